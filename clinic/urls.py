@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("clinic.clinic_urls")),
     path("patients/", include("patients.urls")),
+    path("exchange/", include("patients.exchange_urls")),
     path("", include("scoring.urls")),
 ]

@@ -15,6 +15,7 @@ from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from patients import selectors, services
 from patients.forms import PatientForm
 from patients.models import Patient
+from scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
 
@@ -31,7 +32,14 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
     # Opening a patient's record is itself audited (who looked, when).
     accessed.send(sender=Patient, instance=patient)
-    context = {"patient": patient, "can_write": can_write(patient), **selectors.patient_record(patient)}
+    record = selectors.patient_record(patient)
+    context = {
+        "patient": patient,
+        "can_write": can_write(patient),
+        **record,
+        # The trend chart, flags and course summary come from the scoring app.
+        **scoring_selectors.patient_analysis(patient, record),
+    }
     return render(request, "patients/patient_detail.html", context)
 
 
