@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from patients import selectors, services
@@ -20,6 +20,7 @@ from scoring import selectors as scoring_selectors
 PAGE_SIZE = 50
 
 
+@require_safe
 def patient_list(request: HttpRequest) -> HttpResponse:
     patients = selectors.patients_for(request.user)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -28,6 +29,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/patient_list.html", context)
 
 
+@require_safe
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
     # Opening a patient's record is itself audited (who looked, when).
@@ -88,6 +90,7 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
+@require_safe
 def patient_history(request: HttpRequest, patient_id) -> HttpResponse:
     """Who changed or opened this patient's record, newest first."""
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)

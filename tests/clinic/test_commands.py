@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from clinic.models import Clinic, Membership
+
+
+@pytest.mark.django_db
+def test_add_clinician_is_idempotent_and_sets_the_password(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long synthetic passphrase\n"))
+    call_command("add_clinician", "maria", "--clinic", "Lupus clinic", "--password-stdin", stdout=io.StringIO())
+    call_command("add_clinician", "maria", "--clinic", "Lupus clinic", stdout=io.StringIO())
+    assert Clinic.objects.filter(name="Lupus clinic").count() == 1
+    membership = Membership.objects.get(user__username="maria")
+    assert membership.role == "clinician"
+    assert get_user_model().objects.get(username="maria").check_password("a long synthetic passphrase")
+
+
+@pytest.mark.django_db
+def test_add_clinician_changes_role_and_refuses_weak_password(monkeypatch):
+    call_command("add_clinician", "vera", "--clinic", "C", "--role", "viewer", stdout=io.StringIO())
+    assert Membership.objects.get(user__username="vera").role == "viewer"
+    assert not get_user_model().objects.get(username="vera").has_usable_password()
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
+    with pytest.raises(CommandError, match="password"):
+        call_command("add_clinician", "vera", "--clinic", "C", "--password-stdin", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_demo_command_twice_creates_nothing_twice():
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    first = out.getvalue()
+    call_command("demo", stdout=io.StringIO())
+    assert Clinic.objects.filter(name="Demo lupus clinic").count() == 1
+    assert Membership.objects.filter(user__username="demo").count() == 1
+    password = first.split("demo / ")[1].split()[0]
+    # The printed password is the one now set... until the next run changes it.
+    assert len(password) >= 10

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from clinic.env import database_from_url, env_bool, env_int
+
+
+def test_env_bool_is_strict(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "yes")
+    assert env_bool("X_FLAG") is True
+    monkeypatch.setenv("X_FLAG", "off")
+    assert env_bool("X_FLAG") is False
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env_bool("X_FLAG")
+
+
+def test_env_int_names_the_variable(monkeypatch):
+    monkeypatch.setenv("X_NUM", "12x")
+    with pytest.raises(ImproperlyConfigured, match="X_NUM"):
+        env_int("X_NUM", 3)
+    monkeypatch.delenv("X_NUM")
+    assert env_int("X_NUM", 3) == 3
+
+
+def test_database_urls():
+    base = Path("/srv/app")
+    assert database_from_url("sqlite:///var/db.sqlite3", base)["NAME"] == "/srv/app/var/db.sqlite3"
+    assert database_from_url("sqlite:////tmp/x.db", base)["NAME"] == "/tmp/x.db"
+    pg = database_from_url("postgres://u:p%40ss@db.internal:5433/cle?sslmode=require", base)
+    assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
+        "django.db.backends.postgresql", "cle", "u", "p@ss", "db.internal", "5433",
+    )
+    assert pg["OPTIONS"] == {"sslmode": "require"}
+    with pytest.raises(ImproperlyConfigured):
+        database_from_url("mysql://x/y", base)
+    with pytest.raises(ImproperlyConfigured):
+        database_from_url("postgres://host/", base)
+
+
+def test_settings_refuse_to_start_without_a_secret_key():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
