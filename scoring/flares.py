@@ -1,0 +1,394 @@
+"""Flares after withdrawal or dose reduction: clasi.md section 3 (pure).
+
+No validated CLASI flare definition exists; these are the project's flags
+(**project rules**, thresholds in `Thresholds`):
+
+1. Relapse after complete response: in CR at the event (the last CLASI-A on
+   or before the event date is 0) and a visit in the watch window has
+   CLASI-A >= 1.
+2. Worsening (exploratory): not in CR at the event, and a visit in the window
+   has CLASI-A >= nadir + mcid_points AND >= nadir + mcid_percent% (the MCID
+   in reverse), the nadir being the lowest on-treatment CLASI-A of the course
+   up to the event date.
+3. Both rules after a dose reduction (a step with a lower daily amount).
+
+Each event raises at most one flag, at the first visit that meets its rule.
+
+Interpretations made here (documented in the tests too):
+- The reference needs at least one on-treatment CLASI of the course up to the
+  event date. Without one there is no nadir and no on-treatment CR to lose,
+  so the event raises no flag (a pre-start baseline is not "on treatment").
+- Watch windows are (event date, watch_end]: strictly after the event, and a
+  visit ON the closing day counts. When the window is closed by the next
+  course's start (or the next dose step), the visit of that day is the new
+  course's pre-dose baseline (on treatment starts strictly after the start,
+  clasi.md section 2), so the skin it records is still that of the interval
+  being watched.
+- A withdrawal's window is closed by the start of the *next course in start
+  order*; if that course started on or before the withdrawal date (overlap,
+  a data error) the window is empty: the patient was never off the drug.
+- A reduction's window is closed by the next dose step of the course (any
+  step, even one of the same daily amount: the regimen changed), the end of
+  the course, or the watch limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from scoring.response import CourseResponse, Interpretation, course_response
+from scoring.timeline import (
+    Assessment,
+    Course,
+    DoseStep,
+    PatientTimeline,
+    Thresholds,
+    format_mg,
+)
+
+__all__ = [
+    "FLAG_KINDS",
+    "FLAG_LABELS",
+    "CourseSummary",
+    "Event",
+    "EventKind",
+    "Flag",
+    "FlagKind",
+    "course_summaries",
+    "events",
+    "find_flags",
+    "meets_worsening",
+]
+
+EventKind = Literal["withdrawal", "reduction"]
+FlagKind = Literal[
+    "relapse_after_complete_response",
+    "worsening_after_withdrawal",
+    "relapse_after_dose_reduction",
+    "worsening_after_dose_reduction",
+]
+
+FLAG_KINDS: tuple[FlagKind, ...] = (
+    "relapse_after_complete_response",
+    "worsening_after_withdrawal",
+    "relapse_after_dose_reduction",
+    "worsening_after_dose_reduction",
+)
+FLAG_LABELS: dict[FlagKind, str] = {
+    "relapse_after_complete_response": "Relapse after complete response",
+    "worsening_after_withdrawal": "Worsening after withdrawal (exploratory)",
+    "relapse_after_dose_reduction": "Relapse after dose reduction",
+    "worsening_after_dose_reduction": "Worsening after dose reduction (exploratory)",
+}
+# (event kind, in CR at the event) -> flag kind
+_KIND: dict[tuple[EventKind, bool], FlagKind] = {
+    ("withdrawal", True): "relapse_after_complete_response",
+    ("withdrawal", False): "worsening_after_withdrawal",
+    ("reduction", True): "relapse_after_dose_reduction",
+    ("reduction", False): "worsening_after_dose_reduction",
+}
+_EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "dose reduction"}
+
+
+def _event_key(course_id: str, kind: EventKind, day: dt.date) -> str:
+    return f"{course_id}:{kind}:{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A withdrawal or a dose reduction, with the last day of its watch window."""
+
+    kind: EventKind
+    date: dt.date
+    course_id: str
+    watch_end: dt.date  # the window is (date, watch_end]; equal to `date` when empty
+    from_daily_mg: Fraction | None = None  # reductions only
+    to_daily_mg: Fraction | None = None  # reductions only
+    stop_reason: str | None = None  # withdrawals only
+
+    @property
+    def key(self) -> str:
+        """Identifies the event; the key of every flag the event raises."""
+        return _event_key(self.course_id, self.kind, self.date)
+
+    @property
+    def label(self) -> str:
+        """"Withdrawal (remission)", "Dose reduction 10 -> 5 mg/day"."""
+        if self.kind == "withdrawal":
+            return f"Withdrawal ({self.stop_reason})" if self.stop_reason else "Withdrawal"
+        assert self.from_daily_mg is not None and self.to_daily_mg is not None
+        return (
+            f"Dose reduction {format_mg(self.from_daily_mg)} -> "
+            f"{format_mg(self.to_daily_mg)} mg/day"
+        )
+
+    def watches(self, day: dt.date) -> bool:
+        return self.date < day <= self.watch_end
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """The one flag an event raised: the first visit in its window that met its rule."""
+
+    kind: FlagKind
+    exploratory: bool  # rule 2 (worsening) flags: no validated definition behind them
+    course_id: str
+    event: EventKind
+    event_date: dt.date
+    visit_id: str
+    date: dt.date  # the flaring visit
+    weeks_after: int  # (date - event_date).days // 7, clasi.md section 3
+    days_after: int
+    activity: int  # CLASI-A at the flaring visit
+    reference_activity: int  # 0 for a relapse after CR; the nadir for a worsening
+
+    @property
+    def key(self) -> str:
+        """Identifies the EVENT, so an acknowledgement outlives re-computation and a
+        flag of a new withdrawal or reduction shows again."""
+        return _event_key(self.course_id, self.event, self.event_date)
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self.kind]
+
+    @property
+    def is_relapse(self) -> bool:
+        return not self.exploratory
+
+    @property
+    def description(self) -> str:
+        event = _EVENT_WORDS[self.event]
+        if self.days_after < 7:
+            after = f"{self.days_after} day{'s' if self.days_after != 1 else ''}"
+        else:
+            after = f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
+        if self.exploratory:
+            reference = f"lowest on-treatment CLASI-A before the {event} {self.reference_activity}"
+        else:
+            reference = "in complete response at " + (
+                "withdrawal" if self.event == "withdrawal" else "the reduction"
+            )
+        return (
+            f"{self.label}: CLASI-A {self.activity} at the visit of {self.date.isoformat()}, "
+            f"{after} after {event} on {self.event_date.isoformat()} ({reference})"
+        )
+
+
+def meets_worsening(activity: int, nadir: int, thresholds: Thresholds = Thresholds()) -> bool:
+    """Rule 2: >= mcid_points AND >= mcid_percent% above the nadir (the MCID in reverse).
+
+    Exact integers: (A - nadir) * 100 >= percent * nadir. Nadir 20 -> 24 flags
+    (4 points, 20%); nadir 30 -> 34 does not (4 points but 13%).
+    """
+    rise = activity - nadir
+    return rise >= thresholds.mcid_points and rise * 100 >= thresholds.mcid_percent * nadir
+
+
+def _withdrawal(course: Course, next_course: Course | None, watch_days: int) -> Event:
+    assert course.end is not None
+    limits = [course.end + dt.timedelta(days=watch_days)]
+    if next_course is not None:
+        limits.append(next_course.start)  # inclusive: that day is the new pre-dose baseline
+    return Event(
+        kind="withdrawal",
+        date=course.end,
+        course_id=course.id,
+        watch_end=max(course.end, min(limits)),
+        stop_reason=course.stop_reason,
+    )
+
+
+def _reductions(course: Course, watch_days: int) -> list[Event]:
+    found = []
+    steps = course.doses
+    for i in range(1, len(steps)):
+        before, step = steps[i - 1], steps[i]
+        # A lower DAILY amount: 10 mg daily -> 10 mg every 2 days is a reduction,
+        # 5 mg daily -> 10 mg every 2 days is not (clasi.md section 3).
+        if step.daily_mg >= before.daily_mg:
+            continue
+        limits = [step.date + dt.timedelta(days=watch_days)]
+        if i + 1 < len(steps):
+            limits.append(steps[i + 1].date)
+        if course.end is not None:
+            limits.append(course.end)
+        found.append(
+            Event(
+                kind="reduction",
+                date=step.date,
+                course_id=course.id,
+                watch_end=max(step.date, min(limits)),
+                from_daily_mg=before.daily_mg,
+                to_daily_mg=step.daily_mg,
+            )
+        )
+    return found
+
+
+def events(timeline: PatientTimeline, thresholds: Thresholds = Thresholds()) -> list[Event]:
+    """Every withdrawal (a course with an end date) and every dose reduction.
+
+    Sorted by date, then course order, a reduction before a withdrawal of the
+    same day (so a chart draws them in time order).
+    """
+    found: list[tuple[tuple[dt.date, int, int], Event]] = []
+    courses = timeline.courses
+    for index, course in enumerate(courses):
+        for event in _reductions(course, thresholds.watch_days):
+            found.append(((event.date, index, 0), event))
+        if course.end is not None:
+            following = courses[index + 1] if index + 1 < len(courses) else None
+            event = _withdrawal(course, following, thresholds.watch_days)
+            found.append(((event.date, index, 1), event))
+    return [event for _, event in sorted(found, key=lambda pair: pair[0])]
+
+
+def _flag_for(
+    event: Event, course: Course, assessments: tuple[Assessment, ...], thresholds: Thresholds
+) -> Flag | None:
+    treated = [a for a in assessments if course.start < a.date <= event.date]
+    if not treated:
+        return None  # no on-treatment CLASI before the event: no nadir, no CR to lose
+    in_cr = treated[-1].activity == 0  # the last CLASI-A on or before the event date
+    nadir = min(a.activity for a in treated)
+    for visit in assessments:
+        if not event.watches(visit.date):
+            continue
+        if in_cr:
+            hit = visit.activity >= 1
+        else:
+            hit = meets_worsening(visit.activity, nadir, thresholds)
+        if hit:
+            days = (visit.date - event.date).days
+            return Flag(
+                kind=_KIND[(event.kind, in_cr)],
+                exploratory=not in_cr,
+                course_id=course.id,
+                event=event.kind,
+                event_date=event.date,
+                visit_id=visit.visit_id,
+                date=visit.date,
+                weeks_after=days // 7,
+                days_after=days,
+                activity=visit.activity,
+                reference_activity=0 if in_cr else nadir,
+            )
+    return None
+
+
+def find_flags(
+    timeline: PatientTimeline, thresholds: Thresholds = Thresholds(), today: dt.date | None = None
+) -> list[Flag]:
+    """Every flag of clasi.md section 3 for one patient, sorted by visit date.
+
+    `today` reads the record as it stood that day (`PatientTimeline.as_of`);
+    None uses everything recorded.
+    """
+    timeline = timeline.as_of(today)
+    by_id = {c.id: c for c in timeline.courses}
+    flags = []
+    for event in events(timeline, thresholds):
+        flag = _flag_for(event, by_id[event.course_id], timeline.assessments, thresholds)
+        if flag is not None:
+            flags.append(flag)
+    return sorted(flags, key=lambda f: (f.date, f.event_date, f.course_id, f.event))
+
+
+@dataclass(frozen=True, slots=True)
+class CourseSummary:
+    """One course as the patient page shows it."""
+
+    course_id: str
+    start: dt.date
+    end: dt.date | None  # the withdrawal date
+    stop_reason: str | None
+    doses: tuple[DoseStep, ...]
+    current_dose: DoseStep | None  # in force today (running) or at withdrawal (ended)
+    response: CourseResponse
+    withdrawal_flag: Flag | None  # the one flag the withdrawal raised (relapse or worsening)
+    reduction_flags: tuple[Flag, ...]  # flags raised by this course's dose reductions
+
+    @property
+    def ongoing(self) -> bool:
+        return self.end is None
+
+    @property
+    def evaluable(self) -> bool:
+        return self.response.evaluable
+
+    @property
+    def baseline_activity(self) -> int | None:
+        return self.response.baseline.activity if self.response.baseline else None
+
+    @property
+    def best_activity(self) -> int | None:
+        return self.response.best.activity if self.response.best else None
+
+    @property
+    def best_date(self) -> dt.date | None:
+        return self.response.best.date if self.response.best else None
+
+    @property
+    def interpretation(self) -> Interpretation | None:
+        return self.response.interpretation
+
+    @property
+    def category(self) -> str | None:
+        return self.response.category
+
+    @property
+    def category_label(self) -> str | None:
+        interpretation = self.response.interpretation
+        return interpretation.label if interpretation else None
+
+    @property
+    def time_to_complete_response_days(self) -> int | None:
+        return self.response.time_to_complete_response_days
+
+    @property
+    def time_to_complete_response_weeks(self) -> int | None:
+        return self.response.time_to_complete_response_weeks
+
+    @property
+    def ended_in_complete_response(self) -> bool:
+        return self.response.ended_in_complete_response
+
+    @property
+    def relapse_flag(self) -> Flag | None:
+        """The relapse-after-CR flag of the withdrawal, if any (what the cohort report counts)."""
+        flag = self.withdrawal_flag
+        return flag if flag is not None and flag.kind == "relapse_after_complete_response" else None
+
+    @property
+    def weeks_to_relapse(self) -> int | None:
+        flag = self.relapse_flag
+        return flag.weeks_after if flag is not None else None
+
+
+def course_summaries(
+    timeline: PatientTimeline, thresholds: Thresholds = Thresholds(), today: dt.date | None = None
+) -> list[CourseSummary]:
+    """Per course, in start order: baseline, best response, time to CR, withdrawal, flags, dose."""
+    timeline = timeline.as_of(today)
+    flags = find_flags(timeline, thresholds)
+    summaries = []
+    for course in timeline.courses:
+        mine = [f for f in flags if f.course_id == course.id]
+        summaries.append(
+            CourseSummary(
+                course_id=course.id,
+                start=course.start,
+                end=course.end,
+                stop_reason=course.stop_reason,
+                doses=course.doses,
+                current_dose=course.dose_on(course.end if course.end is not None else today),
+                response=course_response(course, timeline.assessments, today, thresholds),
+                withdrawal_flag=next((f for f in mine if f.event == "withdrawal"), None),
+                reduction_flags=tuple(f for f in mine if f.event == "reduction"),
+            )
+        )
+    return summaries
