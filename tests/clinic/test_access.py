@@ -105,7 +105,9 @@ def test_other_clinic_gets_404_on_every_url_naming_clinic_a_records(outsider_cli
         url = _url(name, params, record_a)
         for method in ("get", "post"):
             response = getattr(outsider_client, method)(url)
-            assert response.status_code == 404, (name, method, response.status_code)
+            # 405 (read-only page) answers the same for any id, so it reveals nothing either.
+            allowed = (404,) if method == "get" else (404, 405)
+            assert response.status_code in allowed, (name, method, response.status_code)
         checked += 1
     assert checked >= 3
 
