@@ -1,0 +1,48 @@
+"""Nothing is fetched from the network: every script and style is the app's own."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_plotly_js_is_served_from_the_pinned_wheel():
+    path = finders.find("vendor/plotly.min.js")
+    assert path and Path(path).stat().st_size > 1_000_000
+    import plotly
+
+    assert str(Path(plotly.__file__).parent) in path
+
+
+def test_htmx_is_served_by_django_htmx():
+    assert finders.find("django_htmx/htmx-2.min.js") or finders.find("django-htmx/htmx.min.js")
+
+
+def test_no_template_or_script_loads_from_another_host():
+    remote = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.I)
+    css_remote = re.compile(r"""@import|url\(\s*["']?(?:https?:)?//""", re.I)
+    offenders = []
+    for path in [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]:
+        if remote.search(path.read_text()):
+            offenders.append(str(path))
+    for path in [*ROOT.glob("static/**/*.js"), *ROOT.glob("static/**/*.css")]:
+        text = path.read_text()
+        if remote.search(text) or css_remote.search(text):
+            offenders.append(str(path))
+    assert offenders == []
+
+
+def test_no_inline_script_in_templates():
+    # A strict Content-Security-Policy must be possible: scripts come from files,
+    # data travels in <script type="application/json"> (json_script).
+    inline = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+    offenders = [
+        str(p) for p in ROOT.glob("templates/**/*.html") if inline.search(p.read_text())
+    ]
+    assert offenders == []
+    handlers = re.compile(r"\son(?:click|change|input|load|submit|keydown|keyup)\s*=", re.I)
+    assert [str(p) for p in ROOT.glob("templates/**/*.html") if handlers.search(p.read_text())] == []
