@@ -351,7 +351,8 @@ def _parse_instrument(raw: object, errors: list[ExamError]) -> _Plan | None:
     plan = _PLANS.get(raw)
     if plan is None:
         known = ", ".join(_PLANS)
-        errors.append(ExamError("instrument", f"unknown instrument {_describe(raw)}; known: {known}"))
+        message = f"unknown instrument {_describe(raw)}; known: {known}"
+        errors.append(ExamError("instrument", message))
     return plan
 
 
@@ -405,9 +406,8 @@ def _parse_area_carefully(
 ) -> Mapping[str, int]:
     zero = plan.zero_cells[area_key]
     if not _is_mapping(given):
-        errors.append(
-            ExamError(f"areas.{area_key}", f"must be an object of item scores, not {_describe(given)}")
-        )
+        message = f"must be an object of item scores, not {_describe(given)}"
+        errors.append(ExamError(f"areas.{area_key}", message))
         return zero
     given = cast(Mapping, given)
     cells = dict(zero)

@@ -236,14 +236,17 @@ def test_score_answer_has_exactly_the_documented_keys() -> None:
 
 
 def test_mistake_scale_0_to_3_is_rejected() -> None:
-    assert error_of({"areas": {"chest": {"scale": 3}}}) == "areas.chest.scale: 3 is not one of 0, 1, 2"
-    assert score_data({"areas": {"chest": {"erythema": 3}}}).activity == 3  # 3 is right for erythema
+    assert error_of({"areas": {"chest": {"scale": 3}}}) == (
+        "areas.chest.scale: 3 is not one of 0, 1, 2"
+    )
+    # 3 is right for erythema, 4 is not.
+    assert score_data({"areas": {"chest": {"erythema": 3}}}).activity == 3
     assert error_of({"areas": {"ears": {"erythema": 4}}}) == (
         "areas.ears.erythema: 4 is not one of 0, 1, 2, 3"
     )
 
 
-@pytest.mark.parametrize("key", ["mucous_membrane", "recent_hair_loss", "nonscarring_alopecia", "scalp_scarring"])
+@pytest.mark.parametrize("key", [i.key for i in CLASI.exam_items])
 def test_mistake_global_items_inside_an_area_are_rejected(key: str) -> None:
     message = error_of({"areas": {"arms": {"erythema": 1, key: 1}}})
     assert message.startswith(f"areas.arms.{key}: ")
@@ -273,7 +276,9 @@ def test_mistake_a_maximum_of_104() -> None:
 
 @pytest.mark.parametrize("value", [1, 2])
 def test_mistake_scalp_scarring_1_or_2_is_rejected(value: int) -> None:
-    assert error_of({"scalp_scarring": value}) == f"scalp_scarring: {value} is not one of 0, 3, 4, 5, 6"
+    assert error_of({"scalp_scarring": value}) == (
+        f"scalp_scarring: {value} is not one of 0, 3, 4, 5, 6"
+    )
 
 
 def test_mistake_scarring_on_the_scalp_is_rejected() -> None:
@@ -308,7 +313,8 @@ def test_mistake_scarring_on_the_scalp_is_rejected() -> None:
         ({"areas": {"ears": {"erythema": -1}}}, "areas.ears.erythema: -1 is not one of 0, 1, 2, 3"),
         ({"areas": {"ears": {"erythema": 10**5000}}},
          "areas.ears.erythema: a 5001-digit number is not one of 0, 1, 2, 3"),
-        ({"scalp_scarring": False}, "scalp_scarring: must be an integer (0, 3, 4, 5, 6), not boolean false"),
+        ({"scalp_scarring": False},
+         "scalp_scarring: must be an integer (0, 3, 4, 5, 6), not boolean false"),
         ({"mucous_membrane": 2}, "mucous_membrane: 2 is not one of 0, 1"),
         ({"dyspigmentation_lasts_12_months": 1},
          "dyspigmentation_lasts_12_months: must be true or false, not integer 1"),
@@ -323,7 +329,9 @@ def test_rejections_name_the_path(data: object, message: str) -> None:
 def test_unknown_keys_are_rejected_at_every_level() -> None:
     assert error_of({"version": "2005"}).startswith("version: unknown key")
     assert error_of({"areas": {"face": {}}}).startswith("areas.face: unknown area")
-    assert error_of({"areas": {"ears": {"oedema": 1}}}).startswith("areas.ears.oedema: unknown item")
+    assert error_of({"areas": {"ears": {"oedema": 1}}}).startswith(
+        "areas.ears.oedema: unknown item"
+    )
     assert error_of({"scalp": {"erythema": 1}}).startswith("scalp: an area")
     assert error_of({"erythema": 1}).startswith("erythema: an area item")
     assert error_of({"areas": {"ears": {1: 1}}}).startswith("areas.ears.1: unknown item")
@@ -388,7 +396,8 @@ def test_exam_error_shape() -> None:
     assert (again.path, again.message) == (err.path, err.message)
     nested = err.prefixed("patients[3].visits[2].clasi")
     assert str(nested) == (
-        "patients[3].visits[2].clasi.areas.scalp.scarring: not scored on the scalp; use scalp_scarring"
+        "patients[3].visits[2].clasi.areas.scalp.scarring: "
+        "not scored on the scalp; use scalp_scarring"
     )
     assert ExamError("", "x").prefixed("visits[0].clasi").path == "visits[0].clasi"
 

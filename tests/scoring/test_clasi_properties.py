@@ -26,12 +26,10 @@ FLAG = CLASI.modifier.key
 
 def exam_dicts(instrument: Instrument = CLASI) -> st.SearchStrategy[dict[str, Any]]:
     """Valid exchange-format examinations: any subset of areas, items and keys."""
+    values = {i.key: st.sampled_from(i.values) for i in instrument.items}
     area = {
-        a.key: st.fixed_dictionaries(
-            {},
-            optional={k: st.sampled_from(instrument.item(k).values) for k in instrument.applicable[a.key]},
-        )
-        for a in instrument.areas
+        a: st.fixed_dictionaries({}, optional={k: values[k] for k in keys})
+        for a, keys in instrument.applicable.items()
     }
     optional: dict[str, st.SearchStrategy[Any]] = {
         "instrument": st.just(instrument.name),
@@ -61,8 +59,9 @@ def reference_score(exam: Exam) -> tuple[int, int]:
         + exam.exam_items["recent_hair_loss"]
         + exam.exam_items["nonscarring_alopecia"]
     )
+    doubling = 2 if exam.dyspigmentation_lasts_12_months else 1
     damage = (
-        sum(a["dyspigmentation"] for a in areas) * (2 if exam.dyspigmentation_lasts_12_months else 1)
+        sum(a["dyspigmentation"] for a in areas) * doubling
         + sum(a.get("scarring", 0) for a in areas)
         + exam.exam_items["scalp_scarring"]
     )
