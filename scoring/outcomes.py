@@ -1,0 +1,459 @@
+"""The cohort outcome report and the cohort chart datasets (pure).
+
+`cohort_report` returns exactly "The outcome report" of exchange-format.md:
+the same keys in the same order, JSON-ready (ints, floats, None, lists).
+Counts and rates are computed exactly (ints and Fractions) and only rounded
+at the end, half-up, so 0.0625 shows as 0.063 and 14.25 as 14.3, never
+"banker's" 14.2 from a float.
+
+The chart datasets (`relapse_free_curve`, `mean_activity_by_week`) are plain
+data too; `scoring/charts.py` (plotly) draws them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Iterable
+
+from scoring.flares import FLAG_LABELS, Event, Flag, events, find_flags
+from scoring.response import course_baseline, course_response, on_treatment
+from scoring.timeline import PatientTimeline, Thresholds
+
+__all__ = [
+    "REPORT_KEYS",
+    "VALL_DHEBRON",
+    "KMStep",
+    "KMSubject",
+    "KaplanMeier",
+    "WeekActivity",
+    "cohort_report",
+    "format_text",
+    "mean_activity_by_week",
+    "relapse_free_curve",
+    "round_half_up",
+]
+
+# The keys of exchange-format.md "The outcome report", in its order.
+REPORT_KEYS: tuple[str, ...] = (
+    "patients",
+    "courses",
+    "evaluable_courses",
+    "stopped_for_adverse_event",
+    "improved",
+    "complete_response",
+    "partial_response",
+    "complete_response_rate",
+    "withdrawn_in_complete_response",
+    "relapsed_after_withdrawal",
+    "relapse_rate",
+    "weeks_to_relapse",
+    "mean_baseline_activity",
+    "flags",
+)
+
+# Context only (clasi.md section 4): the series the project is built around.
+VALL_DHEBRON = {
+    "source": "Cortes-Hernandez 2012, Vall d'Hebron (15 patients)",
+    "complete_response": "12 of 14 (86%)",
+    "relapse_after_withdrawal": "75%, usually 2-8 weeks after withdrawal",
+}
+
+
+def round_half_up(value: Fraction | int, places: int) -> Decimal:
+    """Round an exact value half away from zero: 0.0625 -> 0.063 (3), 14.25 -> 14.3 (1)."""
+    scaled = Fraction(value) * 10**places
+    whole = math.floor(abs(scaled) + Fraction(1, 2))
+    return Decimal(whole if scaled >= 0 else -whole).scaleb(-places)
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    # A zero denominator is "not applicable", never 0.0 (exchange-format.md).
+    return float(round_half_up(Fraction(numerator, denominator), 3)) if denominator else None
+
+
+def _json_number(value: Fraction) -> int | float:
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _CourseOutcome:
+    patient: str
+    evaluable: bool
+    category: str | None
+    baseline_activity: int | None
+    adverse_event_stop: bool
+    withdrawn_in_cr: bool
+    relapse: Flag | None  # the relapse_after_complete_response flag of its withdrawal
+
+
+def _outcomes(
+    timeline: PatientTimeline, flags: list[Flag], thresholds: Thresholds, today: dt.date | None
+) -> list[_CourseOutcome]:
+    found = []
+    for course in timeline.courses:
+        response = course_response(course, timeline.assessments, today, thresholds)
+        relapse = next(
+            (
+                f
+                for f in flags
+                if f.course_id == course.id and f.kind == "relapse_after_complete_response"
+            ),
+            None,
+        )
+        found.append(
+            _CourseOutcome(
+                patient=timeline.code,
+                evaluable=response.evaluable,
+                category=response.category,
+                baseline_activity=response.baseline.activity if response.baseline else None,
+                adverse_event_stop=course.stop_reason == "adverse_event",
+                withdrawn_in_cr=response.ended_in_complete_response,
+                # Rule 1 fires only when in CR at withdrawal, which is the same test as
+                # ended_in_complete_response; requiring both keeps relapsed <= withdrawn.
+                relapse=relapse if response.ended_in_complete_response else None,
+            )
+        )
+    return found
+
+
+def cohort_report(
+    timelines: Iterable[PatientTimeline],
+    thresholds: Thresholds = Thresholds(),
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The outcome report of exchange-format.md for these patients, as of `today`.
+
+    - patients, courses: everything; stopped_for_adverse_event: every course
+      whose stop reason is adverse_event (evaluable or not).
+    - improved / complete_response / partial_response: evaluable courses by
+      their best on-treatment response (CR and PR count as improved).
+    - withdrawn_in_complete_response: ended courses whose last on-treatment
+      CLASI-A is 0 (evaluable or not: a missing baseline does not undo a CR).
+    - flags: every flag, patient code then date order.
+    """
+    patients = sorted((t.as_of(today) for t in timelines), key=lambda t: t.code)
+    outcomes: list[_CourseOutcome] = []
+    flag_rows: list[dict[str, Any]] = []
+    for timeline in patients:
+        flags = find_flags(timeline, thresholds)
+        outcomes.extend(_outcomes(timeline, flags, thresholds, today))
+        flag_rows.extend(
+            {
+                "patient": timeline.code,
+                "kind": f.kind,
+                "date": f.date.isoformat(),
+                "weeks_after": f.weeks_after,
+                "activity": f.activity,
+            }
+            for f in flags
+        )
+
+    evaluable = [o for o in outcomes if o.evaluable]
+    complete = sum(o.category == "complete" for o in evaluable)
+    withdrawn = [o for o in outcomes if o.withdrawn_in_cr]
+    relapses = [o.relapse for o in withdrawn if o.relapse is not None]
+    weeks = [Fraction(f.weeks_after) for f in relapses]
+    baselines = [o.baseline_activity for o in evaluable if o.baseline_activity is not None]
+
+    report: dict[str, Any] = {
+        "patients": len(patients),
+        "courses": len(outcomes),
+        "evaluable_courses": len(evaluable),
+        "stopped_for_adverse_event": sum(o.adverse_event_stop for o in outcomes),
+        "improved": sum(o.category in ("complete", "partial", "improved") for o in evaluable),
+        "complete_response": complete,
+        "partial_response": sum(o.category == "partial" for o in evaluable),
+        "complete_response_rate": _rate(complete, len(evaluable)),
+        "withdrawn_in_complete_response": len(withdrawn),
+        "relapsed_after_withdrawal": len(relapses),
+        "relapse_rate": _rate(len(relapses), len(withdrawn)),
+        "weeks_to_relapse": {
+            "min": _json_number(min(weeks)) if weeks else None,
+            # statistics.median of Fractions is exact: (4 + 5) / 2 -> 4.5, (3 + 5) / 2 -> 4.
+            "median": _json_number(statistics.median(weeks)) if weeks else None,
+            "max": _json_number(max(weeks)) if weeks else None,
+        },
+        "mean_baseline_activity": (
+            float(round_half_up(Fraction(sum(baselines), len(baselines)), 1)) if baselines else None
+        ),
+        "flags": flag_rows,
+    }
+    assert tuple(report) == REPORT_KEYS
+    return report
+
+
+# ---------------------------------------------------------------- text
+
+
+def _percent(rate: float | None) -> str:
+    if rate is None:
+        return "n/a"
+    return f"{(Decimal(str(rate)) * 100).quantize(Decimal('0.1'))}%"
+
+
+def _of(count: int, total: int, rate: float | None = None) -> str:
+    text = f"{count} of {total}"
+    return f"{text} ({_percent(rate)})" if rate is not None else text
+
+
+def format_text(report: dict[str, Any]) -> str:
+    """The report as a plain-text table a clinic lead can paste into a letter."""
+    evaluable = report["evaluable_courses"]
+    weeks = report["weeks_to_relapse"]
+    mean = report["mean_baseline_activity"]
+    rows = [
+        ("Patients", str(report["patients"])),
+        ("Lenalidomide courses", str(report["courses"])),
+        ("Evaluable courses (baseline + on-treatment CLASI)", str(evaluable)),
+        ("Stopped for an adverse event", str(report["stopped_for_adverse_event"])),
+        ("Improved (MCID or better)", _of(report["improved"], evaluable)),
+        (
+            "Complete response (CLASI-A 0)",
+            _of(report["complete_response"], evaluable, report["complete_response_rate"]),
+        ),
+        ("Partial response (>= 50% fall)", _of(report["partial_response"], evaluable)),
+        ("Withdrawn in complete response", str(report["withdrawn_in_complete_response"])),
+        (
+            "Relapsed after withdrawal",
+            _of(
+                report["relapsed_after_withdrawal"],
+                report["withdrawn_in_complete_response"],
+                report["relapse_rate"],
+            ),
+        ),
+        (
+            "Weeks to relapse (min / median / max)",
+            "n/a" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
+        ),
+        ("Mean baseline CLASI-A (evaluable courses)", "n/a" if mean is None else f"{mean:.1f}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = ["Lenalidomide for cutaneous lupus: cohort outcome report", ""]
+    lines += [f"{label:<{width}}  {value}" for label, value in rows]
+    lines += ["", f"Flags after withdrawal or dose reduction ({len(report['flags'])})"]
+    if report["flags"]:
+        header = ("Patient", "Visit", "Flag", "Weeks after", "CLASI-A")
+        table = [
+            (
+                f["patient"],
+                f["date"],
+                FLAG_LABELS.get(f["kind"], f["kind"]),
+                str(f["weeks_after"]),
+                str(f["activity"]),
+            )
+            for f in report["flags"]
+        ]
+        widths = [max(len(r[i]) for r in (header, *table)) for i in range(len(header))]
+        for row in (header, *table):
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    else:
+        lines.append("none")
+    lines += [
+        "",
+        "For context only, not a benchmark (different patients, selection and follow-up):",
+        f"  {VALL_DHEBRON['source']}: complete response in {VALL_DHEBRON['complete_response']};",
+        f"  relapse after withdrawal {VALL_DHEBRON['relapse_after_withdrawal']}.",
+        "Flags marked exploratory use an unvalidated worsening rule (MCID in reverse).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- Kaplan-Meier
+
+
+@dataclass(frozen=True, slots=True)
+class KMSubject:
+    """One course withdrawn in complete response, followed until relapse or censoring."""
+
+    patient: str
+    course_id: str
+    withdrawal: dt.date
+    time_days: int
+    relapsed: bool  # False: censored
+
+    @property
+    def time_weeks(self) -> Fraction:
+        return Fraction(self.time_days, 7)
+
+
+@dataclass(frozen=True, slots=True)
+class KMStep:
+    time_days: int
+    at_risk: int  # still followed and relapse-free just before this time
+    events: int
+    censored: int
+    survival: Fraction  # relapse-free proportion after this time, exact
+
+    @property
+    def time_weeks(self) -> Fraction:
+        return Fraction(self.time_days, 7)
+
+
+@dataclass(frozen=True, slots=True)
+class KaplanMeier:
+    subjects: tuple[KMSubject, ...]
+    steps: tuple[KMStep, ...]  # a row at time 0, then one per time with an event or censoring
+
+    @property
+    def n(self) -> int:
+        return len(self.subjects)
+
+    @property
+    def events(self) -> int:
+        return sum(s.relapsed for s in self.subjects)
+
+    @property
+    def censored(self) -> int:
+        return self.n - self.events
+
+    @property
+    def median_days(self) -> int | None:
+        """The first time the relapse-free proportion is <= 1/2 (None if never)."""
+        return next((s.time_days for s in self.steps if s.survival <= Fraction(1, 2)), None)
+
+    def at_risk_table(self, every_weeks: int = 4) -> tuple[tuple[int, int], ...]:
+        """(week, number at risk) under a KM plot: subjects followed for >= that many weeks."""
+        if not self.subjects:
+            return ()
+        last = max(s.time_days for s in self.subjects)
+        weeks = range(0, last // 7 + 1, every_weeks)
+        return tuple((w, sum(s.time_days >= w * 7 for s in self.subjects)) for w in weeks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (floats for plotting)."""
+        return {
+            "steps": [
+                {
+                    "time_weeks": round(float(s.time_weeks), 3),
+                    "survival": float(s.survival),
+                    "at_risk": s.at_risk,
+                    "events": s.events,
+                    "censored": s.censored,
+                }
+                for s in self.steps
+            ],
+            "at_risk_table": [list(row) for row in self.at_risk_table()],
+        }
+
+
+def _follow_up(timeline: PatientTimeline, withdrawal: Event, relapse: Flag | None) -> int:
+    if relapse is not None:
+        return relapse.days_after
+    # Censored at the last relapse-free visit inside the watch window, which is
+    # never later than the window's end (44 weeks, or the next course's start);
+    # with no visit after withdrawal the course is censored at 0.
+    seen = [a.date for a in timeline.assessments if withdrawal.watches(a.date)]
+    return (seen[-1] - withdrawal.date).days if seen else 0
+
+
+def relapse_free_curve(
+    timelines: Iterable[PatientTimeline],
+    thresholds: Thresholds = Thresholds(),
+    today: dt.date | None = None,
+) -> KaplanMeier:
+    """Kaplan-Meier of time from withdrawal in CR to a relapse flag.
+
+    Subjects: courses withdrawn in complete response. Event: the
+    relapse_after_complete_response flag of that withdrawal (time = its
+    days_after). Censoring: the last visit inside the watch window, i.e. the
+    earliest of the window's end (44 weeks / next course start) and the last
+    follow-up visit. Time is in days (events are >= 1 day after withdrawal);
+    `time_weeks` is days / 7. At tied times events precede censorings.
+    """
+    subjects: list[KMSubject] = []
+    for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
+        withdrawals = {e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"}
+        flags = find_flags(timeline, thresholds)
+        for course in timeline.courses:
+            response = course_response(course, timeline.assessments, today, thresholds)
+            if not response.ended_in_complete_response:
+                continue
+            event = withdrawals[course.id]
+            relapse = next(
+                (
+                    f
+                    for f in flags
+                    if f.key == event.key and f.kind == "relapse_after_complete_response"
+                ),
+                None,
+            )
+            subjects.append(
+                KMSubject(
+                    patient=timeline.code,
+                    course_id=course.id,
+                    withdrawal=event.date,
+                    time_days=_follow_up(timeline, event, relapse),
+                    relapsed=relapse is not None,
+                )
+            )
+    return KaplanMeier(subjects=tuple(subjects), steps=_km_steps(subjects))
+
+
+def _km_steps(subjects: list[KMSubject]) -> tuple[KMStep, ...]:
+    if not subjects:
+        return ()
+    survival = Fraction(1)
+    steps = []
+    for time in sorted({0} | {s.time_days for s in subjects}):
+        at_risk = sum(s.time_days >= time for s in subjects)
+        relapsed = sum(s.relapsed and s.time_days == time for s in subjects)
+        censored = sum(not s.relapsed and s.time_days == time for s in subjects)
+        if at_risk:
+            survival *= 1 - Fraction(relapsed, at_risk)
+        steps.append(KMStep(time, at_risk, relapsed, censored, survival))
+    return tuple(steps)
+
+
+# ---------------------------------------------------------------- activity over time
+
+
+@dataclass(frozen=True, slots=True)
+class WeekActivity:
+    """Mean CLASI-A of the courses seen in the `bin_weeks` weeks up to `week` (0: baseline)."""
+
+    week: int
+    mean_activity: Fraction
+    n: int  # courses contributing
+
+    @property
+    def mean_activity_1dp(self) -> float:
+        return float(round_half_up(self.mean_activity, 1))
+
+
+def mean_activity_by_week(
+    timelines: Iterable[PatientTimeline],
+    today: dt.date | None = None,
+    bin_weeks: int = 4,
+    thresholds: Thresholds = Thresholds(),
+) -> list[WeekActivity]:
+    """Mean CLASI-A by week since course start, over all courses.
+
+    Week 0 holds the course baselines. An on-treatment CLASI d days after the
+    start falls in the bin ending at week ceil(d / (7 * bin_weeks)) * bin_weeks,
+    so with 4-week bins "week 4" is days 1-28. Each course contributes at most
+    one value per bin, its LAST CLASI there, so a patient seen weekly does not
+    outweigh one seen monthly.
+    """
+    if isinstance(bin_weeks, bool) or not isinstance(bin_weeks, int) or bin_weeks < 1:
+        raise ValueError(f"bin_weeks must be an integer >= 1, got {bin_weeks!r}")
+    by_week: dict[int, list[int]] = {}
+    for timeline in (t.as_of(today) for t in timelines):
+        for course in timeline.courses:
+            per_bin: dict[int, int] = {}
+            baseline = course_baseline(course, timeline.assessments, thresholds)
+            if baseline is not None:
+                per_bin[0] = baseline.activity
+            for a in on_treatment(course, timeline.assessments, today):
+                days = (a.date - course.start).days
+                per_bin[-(-days // (7 * bin_weeks)) * bin_weeks] = a.activity  # last one wins
+            for week, activity in per_bin.items():
+                by_week.setdefault(week, []).append(activity)
+    return [
+        WeekActivity(week, Fraction(sum(values), len(values)), len(values))
+        for week, values in sorted(by_week.items())
+    ]
