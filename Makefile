@@ -43,6 +43,10 @@ test: install-test chromium
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	  exit $$status
 
+# Benchmarks (speed claims come from here, never from timed unit tests).
+bench: install-test
+	$(BIN)/python bench/bench_scoring.py
+
 check: install-test
 	$(BIN)/python manage.py check --settings=clinic.settings_test
 
