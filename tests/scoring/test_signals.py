@@ -1,0 +1,263 @@
+"""Systemic signals beside skin flares (clasi.md section 3 end) and safety counts (section 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.signals import (
+    REFERENCE_RANGES,
+    SAFETY_LIMITS,
+    ReferenceRange,
+    safety_signals,
+    systemic_signals,
+)
+from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+
+START = dt.date(2020, 1, 6)
+
+
+def on(n: int) -> dt.date:
+    return START + dt.timedelta(days=n)
+
+
+def lab(n: int, test: str, value: int | str | Decimal, unit: str) -> LabValue:
+    return LabValue(on(n), test, Decimal(value), unit)
+
+
+def timeline(*labs: LabValue, sle_diagnosed=None, sle=False, end=None) -> PatientTimeline:
+    c = Course("c1", START, end, "remission" if end else None, (DoseStep(START, Decimal(10)),))
+    return PatientTimeline("P", (c,), (), tuple(labs), sle_diagnosed, sle)
+
+
+def kinds(signals) -> list[tuple[str, dt.date]]:
+    return [(s.kind, s.date) for s in signals]
+
+
+# ---------------------------------------------------------------- anti-dsDNA
+
+
+def test_anti_dsdna_above_range_after_being_within_it():
+    signals = systemic_signals(
+        timeline(lab(0, "anti_dsdna", 8, "IU/mL"), lab(60, "anti_dsdna", 25, "IU/mL"))
+    )
+    assert kinds(signals) == [("anti_dsdna_positive", on(60))]
+    assert signals[0].test == "anti_dsdna" and signals[0].value == Decimal(25)
+    assert "above the reference range after being within it (<= 10 IU/mL)" in signals[0].message
+
+
+def test_anti_dsdna_at_the_upper_limit_is_within_range():
+    signals = systemic_signals(
+        timeline(lab(0, "anti_dsdna", 8, "IU/mL"), lab(60, "anti_dsdna", 10, "IU/mL"))
+    )
+    assert signals == []
+    signals = systemic_signals(
+        timeline(lab(0, "anti_dsdna", 10, "IU/mL"), lab(60, "anti_dsdna", "10.1", "IU/mL"))
+    )
+    assert kinds(signals) == [("anti_dsdna_positive", on(60))]
+
+
+def test_anti_dsdna_positive_from_the_first_value_is_not_a_change():
+    # The issue: "above its reference range after being within it".
+    labs = [lab(0, "anti_dsdna", 40, "IU/mL"), lab(60, "anti_dsdna", 80, "IU/mL")]
+    assert systemic_signals(timeline(*labs)) == []
+
+
+def test_anti_dsdna_turning_positive_again_is_a_new_signal():
+    labs = [
+        lab(d, "anti_dsdna", v, "IU/mL")
+        for d, v in ((0, 5), (30, 20), (60, 30), (90, 6), (120, 15))
+    ]
+    assert kinds(systemic_signals(timeline(*labs))) == [
+        ("anti_dsdna_positive", on(30)),
+        ("anti_dsdna_positive", on(120)),
+    ]
+
+
+def test_a_value_in_another_unit_is_skipped_not_compared():
+    # 25 U/mL from another assay is neither positive nor "within range".
+    labs = [lab(0, "anti_dsdna", 5, "U/mL"), lab(30, "anti_dsdna", 25, "U/mL")]
+    assert systemic_signals(timeline(*labs)) == []
+    # ...and it does not count as the "within range" value before a positive one.
+    labs = [lab(0, "anti_dsdna", 5, "U/mL"), lab(30, "anti_dsdna", 25, "IU/mL")]
+    assert systemic_signals(timeline(*labs)) == []
+
+
+def test_unit_spelling_is_forgiven_for_the_same_unit():
+    labs = [lab(0, "anti_dsdna", 5, "IU/ml"), lab(30, "anti_dsdna", 25, " iu / mL ")]
+    assert kinds(systemic_signals(timeline(*labs))) == [("anti_dsdna_positive", on(30))]
+
+
+# ---------------------------------------------------------------- complement, proteinuria
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "low"),
+    [("c3", "0.89", True), ("c3", "0.9", False), ("c4", "0.09", True), ("c4", "0.1", False)],
+)
+def test_complement_below_range(test, value, low):
+    signals = systemic_signals(timeline(lab(30, test, value, "g/L")))
+    assert kinds(signals) == ([("complement_low", on(30))] if low else [])
+
+
+def test_complement_staying_low_is_one_signal_per_episode():
+    labs = [
+        lab(d, "c3", v, "g/L")
+        for d, v in ((0, "1.0"), (30, "0.7"), (60, "0.6"), (90, "1.1"), (120, "0.8"))
+    ]
+    assert kinds(systemic_signals(timeline(*labs))) == [
+        ("complement_low", on(30)),
+        ("complement_low", on(120)),
+    ]
+
+
+def test_c3_and_c4_are_followed_separately():
+    labs = [lab(0, "c3", "0.7", "g/L"), lab(0, "c4", "0.05", "g/L"), lab(30, "c4", "0.04", "g/L")]
+    signals = systemic_signals(timeline(*labs))
+    assert [(s.test, s.date) for s in signals] == [("c3", on(0)), ("c4", on(0))]
+
+
+def test_complement_in_mg_per_dl_is_skipped():
+    # 70 mg/dL is a normal C3; compared with 0.9 g/L it would read as high, never low,
+    # and 0.07 "g/L" typed as mg/dL would be nonsense either way: skip.
+    assert (
+        systemic_signals(timeline(lab(0, "c3", 70, "mg/dL"), lab(30, "c3", "0.5", "mg/dL"))) == []
+    )
+
+
+@pytest.mark.parametrize("unit", ["g/24h", "g/L", "g/day"])
+def test_new_proteinuria(unit):
+    labs = [
+        lab(0, "urine_protein", "0.1", unit),
+        lab(30, "urine_protein", "0.15", unit),
+        lab(60, "urine_protein", "0.16", unit),
+        lab(90, "urine_protein", "0.5", unit),
+    ]
+    assert kinds(systemic_signals(timeline(*labs))) == [("proteinuria", on(60))]
+
+
+def test_proteinuria_in_mg_is_skipped():
+    assert systemic_signals(timeline(lab(0, "urine_protein", 300, "mg/24h"))) == []
+
+
+# ---------------------------------------------------------------- SLE diagnosis
+
+
+def test_sle_diagnosed_during_a_course():
+    (signal,) = systemic_signals(timeline(sle=True, sle_diagnosed=on(100)))
+    assert (signal.kind, signal.date, signal.test, signal.value) == (
+        "sle_diagnosis",
+        on(100),
+        None,
+        None,
+    )
+    assert "during a lenalidomide course" in signal.message
+
+
+def test_sle_diagnosed_after_a_course():
+    (signal,) = systemic_signals(timeline(sle=True, sle_diagnosed=on(200), end=on(150)))
+    assert "after a lenalidomide course" in signal.message
+
+
+def test_sle_diagnosed_on_the_start_day_counts_and_before_it_does_not():
+    assert systemic_signals(timeline(sle=True, sle_diagnosed=START))
+    assert systemic_signals(timeline(sle=True, sle_diagnosed=on(-1))) == []
+
+
+def test_sle_without_a_date_or_without_a_course_raises_nothing():
+    assert systemic_signals(timeline(sle=True)) == []
+    no_course = PatientTimeline("P", (), (), (), on(10), True)
+    assert systemic_signals(no_course) == []
+
+
+# ---------------------------------------------------------------- safety
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "kind"),
+    [
+        ("anc", "0.99", "neutropenia"),
+        ("anc", "1.0", None),
+        ("platelets", "49", "thrombocytopenia"),
+        ("platelets", "50", None),
+    ],
+)
+def test_safety_limits(test, value, kind):
+    signals = safety_signals(timeline(lab(14, test, value, "x10^9/L")))
+    assert kinds(signals) == ([(kind, on(14))] if kind else [])
+
+
+def test_every_low_count_is_a_safety_signal():
+    labs = [
+        lab(7, "anc", "0.8", "10^9/L"),
+        lab(14, "anc", "0.7", "G/L"),
+        lab(21, "anc", "1.5", "×10^9/L"),
+    ]
+    signals = safety_signals(timeline(*labs))
+    assert kinds(signals) == [("neutropenia", on(7)), ("neutropenia", on(14))]
+    assert signals[0].message == (
+        "ANC 0.8 10^9/L on 2020-01-13: below 1.0 x10^9/L, review the lenalidomide dose"
+    )
+
+
+def test_a_count_in_an_unknown_unit_is_skipped():
+    assert (
+        safety_signals(timeline(lab(7, "anc", 800, "/uL"), lab(7, "platelets", 30000, "/uL"))) == []
+    )
+
+
+def test_a_positive_pregnancy_test_is_a_safety_signal():
+    labs = [
+        LabValue(on(0), "pregnancy", "negative", ""),
+        LabValue(on(28), "pregnancy", "positive", ""),
+    ]
+    (signal,) = safety_signals(timeline(*labs))
+    assert (signal.kind, signal.date) == ("pregnancy_positive", on(28))
+    assert "teratogenic" in signal.message
+
+
+def test_safety_and_systemic_signals_do_not_mix():
+    labs = [lab(0, "anc", "0.5", "x10^9/L"), lab(0, "c3", "0.5", "g/L")]
+    assert [s.kind for s in systemic_signals(timeline(*labs))] == ["complement_low"]
+    assert [s.kind for s in safety_signals(timeline(*labs))] == ["neutropenia"]
+
+
+# ---------------------------------------------------------------- data, robustness
+
+
+def test_reference_ranges_are_data_a_site_can_replace():
+    local = (ReferenceRange("anti_dsdna", None, Decimal(30), "IU/mL"),)
+    labs = [lab(0, "anti_dsdna", 5, "IU/mL"), lab(30, "anti_dsdna", 25, "IU/mL")]
+    assert systemic_signals(timeline(*labs)) != []
+    assert systemic_signals(timeline(*labs), ranges=local) == []
+    assert {r.test for r in REFERENCE_RANGES} == {"anti_dsdna", "c3", "c4", "urine_protein"}
+    assert {r.test for r in SAFETY_LIMITS} == {"anc", "platelets"}
+
+
+def test_missing_or_non_numeric_values_are_skipped():
+    labs = [
+        LabValue(on(0), "c3", None, "g/L"),  # type: ignore[arg-type]
+        LabValue(on(1), "c3", "n/a", "g/L"),
+        LabValue(on(2), "c3", Decimal("0.5"), None),  # type: ignore[arg-type]
+        LabValue(on(3), "anc", "NaN", "x10^9/L"),
+    ]
+    assert systemic_signals(timeline(*labs)) == []
+    assert safety_signals(timeline(*labs)) == []
+
+
+values = st.decimals(min_value=0, max_value=3, places=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(values, max_size=12))
+def test_complement_signals_start_each_low_episode(series):
+    labs = [lab(i * 7, "c3", v, "g/L") for i, v in enumerate(series)]
+    signals = systemic_signals(timeline(*labs))
+    low = [v < Decimal("0.9") for v in series]
+    starts = [i for i, is_low in enumerate(low) if is_low and (i == 0 or not low[i - 1])]
+    assert [s.date for s in signals] == [on(i * 7) for i in starts]
+    assert all(s.value < Decimal("0.9") for s in signals)
