@@ -41,6 +41,7 @@ from typing import Literal
 
 from scoring.response import CourseResponse, Interpretation, course_response
 from scoring.timeline import (
+    DEFAULT_THRESHOLDS,
     Assessment,
     Course,
     DoseStep,
@@ -116,7 +117,7 @@ class Event:
 
     @property
     def label(self) -> str:
-        """"Withdrawal (remission)", "Dose reduction 10 -> 5 mg/day"."""
+        """ "Withdrawal (remission)", "Dose reduction 10 -> 5 mg/day"."""
         if self.kind == "withdrawal":
             return f"Withdrawal ({self.stop_reason})" if self.stop_reason else "Withdrawal"
         assert self.from_daily_mg is not None and self.to_daily_mg is not None
@@ -178,7 +179,7 @@ class Flag:
         )
 
 
-def meets_worsening(activity: int, nadir: int, thresholds: Thresholds = Thresholds()) -> bool:
+def meets_worsening(activity: int, nadir: int, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """Rule 2: >= mcid_points AND >= mcid_percent% above the nadir (the MCID in reverse).
 
     Exact integers: (A - nadir) * 100 >= percent * nadir. Nadir 20 -> 24 flags
@@ -229,7 +230,7 @@ def _reductions(course: Course, watch_days: int) -> list[Event]:
     return found
 
 
-def events(timeline: PatientTimeline, thresholds: Thresholds = Thresholds()) -> list[Event]:
+def events(timeline: PatientTimeline, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Event]:
     """Every withdrawal (a course with an end date) and every dose reduction.
 
     Sorted by date, then course order, a reduction before a withdrawal of the
@@ -281,7 +282,9 @@ def _flag_for(
 
 
 def find_flags(
-    timeline: PatientTimeline, thresholds: Thresholds = Thresholds(), today: dt.date | None = None
+    timeline: PatientTimeline,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    today: dt.date | None = None,
 ) -> list[Flag]:
     """Every flag of clasi.md section 3 for one patient, sorted by visit date.
 
@@ -370,7 +373,9 @@ class CourseSummary:
 
 
 def course_summaries(
-    timeline: PatientTimeline, thresholds: Thresholds = Thresholds(), today: dt.date | None = None
+    timeline: PatientTimeline,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    today: dt.date | None = None,
 ) -> list[CourseSummary]:
     """Per course, in start order: baseline, best response, time to CR, withdrawal, flags, dose."""
     timeline = timeline.as_of(today)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 from scoring.flares import FLAG_LABELS, Event, Flag, events, find_flags
 from scoring.response import course_baseline, course_response, on_treatment
-from scoring.timeline import PatientTimeline, Thresholds
+from scoring.timeline import DEFAULT_THRESHOLDS, PatientTimeline, Thresholds
 
 __all__ = [
     "REPORT_KEYS",
@@ -123,7 +124,7 @@ def _outcomes(
 
 def cohort_report(
     timelines: Iterable[PatientTimeline],
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """The outcome report of exchange-format.md for these patients, as of `today`.
@@ -228,7 +229,9 @@ def format_text(report: dict[str, Any]) -> str:
         ),
         (
             "Weeks to relapse (min / median / max)",
-            "n/a" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
+            "n/a"
+            if weeks["min"] is None
+            else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
         ),
         ("Mean baseline CLASI-A (evaluable courses)", "n/a" if mean is None else f"{mean:.1f}"),
     ]
@@ -250,7 +253,9 @@ def format_text(report: dict[str, Any]) -> str:
         ]
         widths = [max(len(r[i]) for r in (header, *table)) for i in range(len(header))]
         for row in (header, *table):
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            lines.append(
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            )
     else:
         lines.append("none")
     lines += [
@@ -353,7 +358,7 @@ def _follow_up(timeline: PatientTimeline, withdrawal: Event, relapse: Flag | Non
 
 def relapse_free_curve(
     timelines: Iterable[PatientTimeline],
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier of time from withdrawal in CR to a relapse flag.
@@ -367,7 +372,9 @@ def relapse_free_curve(
     """
     subjects: list[KMSubject] = []
     for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
-        withdrawals = {e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"}
+        withdrawals = {
+            e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
+        }
         flags = find_flags(timeline, thresholds)
         for course in timeline.courses:
             response = course_response(course, timeline.assessments, today, thresholds)
@@ -429,7 +436,7 @@ def mean_activity_by_week(
     timelines: Iterable[PatientTimeline],
     today: dt.date | None = None,
     bin_weeks: int = 4,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> list[WeekActivity]:
     """Mean CLASI-A by week since course start, over all courses.
 

@@ -8,11 +8,12 @@ exactly 20% and qualifies, with no float rounding to argue about.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Literal
+from typing import Literal
 
-from scoring.timeline import Assessment, Course, Thresholds
+from scoring.timeline import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds
 
 __all__ = [
     "CATEGORIES",
@@ -65,7 +66,9 @@ class Interpretation:
         return CATEGORY_LABELS[self.category]
 
 
-def interpret(baseline: int, current: int, thresholds: Thresholds = Thresholds()) -> Interpretation:
+def interpret(
+    baseline: int, current: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Interpretation:
     """Interpret `current` CLASI-A against `baseline` CLASI-A (clasi.md section 2).
 
     - MCID: fall >= `mcid_points` OR fall >= `mcid_percent`% (Klein 2011).
@@ -106,7 +109,7 @@ def interpret(baseline: int, current: int, thresholds: Thresholds = Thresholds()
 
 
 def course_baseline(
-    course: Course, assessments: Iterable[Assessment], thresholds: Thresholds = Thresholds()
+    course: Course, assessments: Iterable[Assessment], thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> Assessment | None:
     """The last CLASI on or before the course start, at most `baseline_lookback_days` before.
 
@@ -132,7 +135,9 @@ def on_treatment(
     """
     upper = course.end if course.end is not None else today
     return tuple(
-        a for a in _in_order(assessments) if a.date > course.start and (upper is None or a.date <= upper)
+        a
+        for a in _in_order(assessments)
+        if a.date > course.start and (upper is None or a.date <= upper)
     )
 
 
@@ -163,7 +168,7 @@ def course_response(
     course: Course,
     assessments: Iterable[Assessment],
     today: dt.date | None = None,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> CourseResponse:
     """Baseline, best response, time to CR and the state at withdrawal of one course."""
     ordered = _in_order(assessments)

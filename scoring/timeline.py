@@ -24,6 +24,7 @@ __all__ = [
     "DoseStep",
     "LabValue",
     "PatientTimeline",
+    "DEFAULT_THRESHOLDS",
     "Thresholds",
     "format_mg",
 ]
@@ -73,6 +74,9 @@ class Thresholds:
         return self.watch_weeks * 7
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """One scored CLASI examination (at most one per visit)."""
@@ -107,7 +111,7 @@ class DoseStep:
 
     @property
     def label(self) -> str:
-        """"10 mg daily", "10 mg every 2 days"."""
+        """ "10 mg daily", "10 mg every 2 days"."""
         every = "daily" if self.every_days == 1 else f"every {self.every_days} days"
         return f"{format_mg(self.mg)} mg {every}"
 

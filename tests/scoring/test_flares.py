@@ -163,7 +163,10 @@ def test_the_watch_length_is_configurable():
     assert find_flags(in_cr_then((day(71), 1)), Thresholds(watch_weeks=10)) == []
 
 
-def _two_courses(*after: tuple[dt.date, int], restart: dt.date = day(100)) -> PatientTimeline:
+RESTART = day(100)
+
+
+def _two_courses(*after: tuple[dt.date, int], restart: dt.date = RESTART) -> PatientTimeline:
     first = Course("c1", START, END, "remission", (step(START, 10),))
     second = Course("c2", restart, None, None, (step(restart, 5),))
     pairs = ((START, 11), (day(30, START), 0), (END, 0), *after)
@@ -224,7 +227,10 @@ def test_an_increase_is_not_a_reduction():
 def test_worsening_after_a_dose_reduction_uses_the_nadir_up_to_the_reduction():
     doses = [step(START, 10), step(day(100, START), 5)]
     timeline = one_course(
-        (START, 30), (day(50, START), 10), (day(100, START), 12), (day(120, START), 14),
+        (START, 30),
+        (day(50, START), 10),
+        (day(100, START), 12),
+        (day(120, START), 14),
         doses=doses,
     )
     (flag,) = find_flags(timeline)
@@ -297,8 +303,18 @@ def test_a_new_event_has_a_new_key():
             Course("c1", START, END, "remission", (step(START, 10),)),
             Course("c2", day(100), day(200), "remission", (step(day(100), 5),)),
         ),
-        tuple(visits((START, 11), (day(30, START), 0), (END, 0), (day(21), 6), (day(100), 6),
-                     (day(150), 0), (day(200), 0), (day(214), 4))),
+        tuple(
+            visits(
+                (START, 11),
+                (day(30, START), 0),
+                (END, 0),
+                (day(21), 6),
+                (day(100), 6),
+                (day(150), 0),
+                (day(200), 0),
+                (day(214), 4),
+            )
+        ),
     )
     first, second = find_flags(timeline)
     assert first.key == "c1:withdrawal:2010-03-01"
@@ -341,7 +357,11 @@ def test_today_ignores_what_was_recorded_later():
 def test_course_summary_for_the_patient_page():
     doses = [step(START, 5), step(day(28, START), 10), step(day(217, START), 10, every=2)]
     timeline = one_course(
-        (START, 11), (day(14, START), 4), (day(42, START), 0), (END, 0), (D(2010, 3, 22), 6),
+        (START, 11),
+        (day(14, START), 4),
+        (day(42, START), 0),
+        (END, 0),
+        (D(2010, 3, 22), 6),
         doses=doses,
     )
     (summary,) = course_summaries(timeline, today=D(2010, 6, 1))
@@ -391,8 +411,9 @@ def timelines(draw) -> PatientTimeline:
                 )
             )
         end = day(start + length, origin) if ended else None
-        courses.append(Course(f"c{i}", day(start, origin), end, "remission" if ended else None,
-                              tuple(doses)))
+        courses.append(
+            Course(f"c{i}", day(start, origin), end, "remission" if ended else None, tuple(doses))
+        )
         cursor = start + length + (0 if ended else 10_000)
     # Visits cluster where the rules look: around each start, on treatment, in the watch.
     days_seen: set[int] = set()
@@ -413,14 +434,30 @@ def _oracle(timeline: PatientTimeline, thresholds: Thresholds) -> dict[str, tupl
         later_starts = [x.start for x in courses[index + 1 :]]
         candidates = []
         if c.end is not None:
-            candidates.append(("withdrawal", c.end, lambda d, E=c.end: not any(
-                s < d for s in later_starts) and d <= E + dt.timedelta(weeks=thresholds.watch_weeks)))
+            candidates.append(
+                (
+                    "withdrawal",
+                    c.end,
+                    lambda d, E=c.end, S=later_starts: (
+                        not any(s < d for s in S)
+                        and d <= E + dt.timedelta(weeks=thresholds.watch_weeks)
+                    ),
+                )
+            )
         for i in range(1, len(c.doses)):
             if c.doses[i].daily_mg < c.doses[i - 1].daily_mg:
                 R, later_steps = c.doses[i].date, [s.date for s in c.doses[i + 1 :]]
-                candidates.append(("reduction", R, lambda d, R=R, L=later_steps, E=c.end: (
-                    not any(s < d for s in L) and (E is None or d <= E)
-                    and (d - R).days <= 7 * thresholds.watch_weeks)))
+                candidates.append(
+                    (
+                        "reduction",
+                        R,
+                        lambda d, R=R, L=later_steps, E=c.end: (
+                            not any(s < d for s in L)
+                            and (E is None or d <= E)
+                            and (d - R).days <= 7 * thresholds.watch_weeks
+                        ),
+                    )
+                )
         for kind, when, watched in candidates:
             treated = [a for a in timeline.assessments if c.start < a.date <= when]
             if not treated:
@@ -428,11 +465,15 @@ def _oracle(timeline: PatientTimeline, thresholds: Thresholds) -> dict[str, tupl
             in_cr = treated[-1].activity == 0
             nadir = min(a.activity for a in treated)
             for a in timeline.assessments:
-                if a.date > when and watched(a.date) and (
-                    a.activity >= 1
-                    if in_cr
-                    else a.activity - nadir >= thresholds.mcid_points
-                    and (a.activity - nadir) * 100 >= thresholds.mcid_percent * nadir
+                if (
+                    a.date > when
+                    and watched(a.date)
+                    and (
+                        a.activity >= 1
+                        if in_cr
+                        else a.activity - nadir >= thresholds.mcid_points
+                        and (a.activity - nadir) * 100 >= thresholds.mcid_percent * nadir
+                    )
                 ):
                     expected[f"{c.id}:{kind}:{when.isoformat()}"] = (a.visit_id, in_cr)
                     break
@@ -476,4 +517,6 @@ def test_events_and_windows_are_well_formed(timeline):
         assert e.date <= e.watch_end <= e.date + dt.timedelta(weeks=44)
         if e.kind == "reduction":
             assert e.to_daily_mg < e.from_daily_mg
-    assert sum(e.kind == "withdrawal" for e in found) == sum(c.end is not None for c in timeline.courses)
+    assert sum(e.kind == "withdrawal" for e in found) == sum(
+        c.end is not None for c in timeline.courses
+    )

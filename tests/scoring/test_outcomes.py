@@ -104,32 +104,68 @@ def course(cid, start, end=None, reason=None, doses=None) -> Course:
 def cohort() -> list[PatientTimeline]:
     vh01 = patient(
         "VH-01",
-        [course("c1", "2009-02-02", "2010-03-01", "remission",
-                [("2009-02-02", 5, 1), ("2009-03-02", 10, 1), ("2009-09-07", 5, 1)])],
-        [("2009-02-02", 12), ("2009-03-02", 4), ("2009-06-01", 0), ("2010-03-01", 0),
-         ("2010-03-22", 6)],
+        [
+            course(
+                "c1",
+                "2009-02-02",
+                "2010-03-01",
+                "remission",
+                [("2009-02-02", 5, 1), ("2009-03-02", 10, 1), ("2009-09-07", 5, 1)],
+            )
+        ],
+        [
+            ("2009-02-02", 12),
+            ("2009-03-02", 4),
+            ("2009-06-01", 0),
+            ("2010-03-01", 0),
+            ("2010-03-22", 6),
+        ],
     )
     vh02 = patient(
         "VH-02",
         [course("c2", "2011-01-10", "2011-09-05", "remission")],
-        [("2011-01-03", 15), ("2011-02-07", 0), ("2011-09-05", 0), ("2011-09-19", 0),
-         ("2011-10-17", 3)],
+        [
+            ("2011-01-03", 15),
+            ("2011-02-07", 0),
+            ("2011-09-05", 0),
+            ("2011-09-19", 0),
+            ("2011-10-17", 3),
+        ],
     )
     vh03 = patient(
         "VH-03",
-        [course("c3a", "2012-05-07", "2013-01-07", "remission"),
-         course("c3b", "2013-09-02", "2014-03-03", "remission")],
-        [("2012-05-07", 20), ("2012-06-04", 2), ("2012-09-03", 0), ("2013-01-07", 0),
-         ("2013-02-04", 0), ("2013-06-03", 0), ("2013-10-07", 0), ("2014-03-03", 0),
-         ("2014-04-07", 0)],
+        [
+            course("c3a", "2012-05-07", "2013-01-07", "remission"),
+            course("c3b", "2013-09-02", "2014-03-03", "remission"),
+        ],
+        [
+            ("2012-05-07", 20),
+            ("2012-06-04", 2),
+            ("2012-09-03", 0),
+            ("2013-01-07", 0),
+            ("2013-02-04", 0),
+            ("2013-06-03", 0),
+            ("2013-10-07", 0),
+            ("2014-03-03", 0),
+            ("2014-04-07", 0),
+        ],
     )
     vh04 = patient(
         "VH-04",
-        [course("c4a", "2010-01-04", "2010-03-01", "adverse_event"),
-         course("c4b", "2010-06-07", None, None,
-                [("2010-06-07", 10, 1), ("2010-08-02", 10, 2)])],
-        [("2010-01-04", 9), ("2010-02-01", 7), ("2010-03-01", 7), ("2010-04-05", 11),
-         ("2010-06-07", 14), ("2010-07-05", 7), ("2010-08-02", 8), ("2010-09-27", 12)],
+        [
+            course("c4a", "2010-01-04", "2010-03-01", "adverse_event"),
+            course("c4b", "2010-06-07", None, None, [("2010-06-07", 10, 1), ("2010-08-02", 10, 2)]),
+        ],
+        [
+            ("2010-01-04", 9),
+            ("2010-02-01", 7),
+            ("2010-03-01", 7),
+            ("2010-04-05", 11),
+            ("2010-06-07", 14),
+            ("2010-07-05", 7),
+            ("2010-08-02", 8),
+            ("2010-09-27", 12),
+        ],
     )
     vh05 = patient(
         "VH-05",
@@ -144,8 +180,14 @@ def cohort() -> list[PatientTimeline]:
     vh07 = patient(
         "VH-07",
         [course("c7", "2011-03-07", "2012-03-05", "remission")],
-        [("2011-03-07", 25), ("2011-04-04", 16), ("2011-06-06", 13), ("2012-03-05", 14),
-         ("2012-04-02", 16), ("2012-05-07", 17)],
+        [
+            ("2011-03-07", 25),
+            ("2011-04-04", 16),
+            ("2011-06-06", 13),
+            ("2012-03-05", 14),
+            ("2012-04-02", 16),
+            ("2012-05-07", 17),
+        ],
     )
     vh08 = patient(
         "VH-08",
@@ -176,20 +218,55 @@ EXPECTED = {
     "weeks_to_relapse": {"min": 2, "median": 3.5, "max": 6},
     "mean_baseline_activity": 14.3,
     "flags": [
-        {"patient": "VH-01", "kind": "relapse_after_complete_response",
-         "date": "2010-03-22", "weeks_after": 3, "activity": 6},
-        {"patient": "VH-02", "kind": "relapse_after_complete_response",
-         "date": "2011-10-17", "weeks_after": 6, "activity": 3},
-        {"patient": "VH-04", "kind": "worsening_after_withdrawal",
-         "date": "2010-04-05", "weeks_after": 5, "activity": 11},
-        {"patient": "VH-04", "kind": "worsening_after_dose_reduction",
-         "date": "2010-09-27", "weeks_after": 8, "activity": 12},
-        {"patient": "VH-05", "kind": "relapse_after_complete_response",
-         "date": "2013-05-20", "weeks_after": 2, "activity": 2},
-        {"patient": "VH-07", "kind": "worsening_after_withdrawal",
-         "date": "2012-05-07", "weeks_after": 9, "activity": 17},
-        {"patient": "VH-08", "kind": "relapse_after_complete_response",
-         "date": "2014-08-04", "weeks_after": 4, "activity": 1},
+        {
+            "patient": "VH-01",
+            "kind": "relapse_after_complete_response",
+            "date": "2010-03-22",
+            "weeks_after": 3,
+            "activity": 6,
+        },
+        {
+            "patient": "VH-02",
+            "kind": "relapse_after_complete_response",
+            "date": "2011-10-17",
+            "weeks_after": 6,
+            "activity": 3,
+        },
+        {
+            "patient": "VH-04",
+            "kind": "worsening_after_withdrawal",
+            "date": "2010-04-05",
+            "weeks_after": 5,
+            "activity": 11,
+        },
+        {
+            "patient": "VH-04",
+            "kind": "worsening_after_dose_reduction",
+            "date": "2010-09-27",
+            "weeks_after": 8,
+            "activity": 12,
+        },
+        {
+            "patient": "VH-05",
+            "kind": "relapse_after_complete_response",
+            "date": "2013-05-20",
+            "weeks_after": 2,
+            "activity": 2,
+        },
+        {
+            "patient": "VH-07",
+            "kind": "worsening_after_withdrawal",
+            "date": "2012-05-07",
+            "weeks_after": 9,
+            "activity": 17,
+        },
+        {
+            "patient": "VH-08",
+            "kind": "relapse_after_complete_response",
+            "date": "2014-08-04",
+            "weeks_after": 4,
+            "activity": 1,
+        },
     ],
 }
 
@@ -366,7 +443,11 @@ def test_relapse_free_curve_on_the_hand_built_cohort():
     assert curve.at_risk_table() == ((0, 6), (4, 4), (8, 1), (12, 1), (16, 1), (20, 1))
     plot = curve.to_dict()
     assert plot["steps"][2] == {
-        "time_weeks": 3.0, "survival": 2 / 3, "at_risk": 5, "events": 1, "censored": 0,
+        "time_weeks": 3.0,
+        "survival": 2 / 3,
+        "at_risk": 5,
+        "events": 1,
+        "censored": 0,
     }
     json.dumps(plot)
 
@@ -374,8 +455,17 @@ def test_relapse_free_curve_on_the_hand_built_cohort():
 def test_relapse_free_curve_censoring_at_the_watch_end_and_without_follow_up():
     withdrawn = course("c", "2020-01-06", "2020-06-01", "remission")
     # Visits beyond 44 weeks do not extend follow-up: censored at the last one inside.
-    late = patient("A", [withdrawn], [("2020-01-06", 10), ("2020-03-02", 0), ("2020-06-01", 0),
-                                      ("2021-01-04", 0), ("2021-06-07", 0)])
+    late = patient(
+        "A",
+        [withdrawn],
+        [
+            ("2020-01-06", 10),
+            ("2020-03-02", 0),
+            ("2020-06-01", 0),
+            ("2021-01-04", 0),
+            ("2021-06-07", 0),
+        ],
+    )
     # No visit after withdrawal: censored at 0.
     lost = patient("B", [withdrawn], [("2020-01-06", 10), ("2020-06-01", 0)])
     curve = relapse_free_curve([late, lost])
@@ -394,10 +484,16 @@ def test_relapse_free_curve_of_nobody():
 
 
 def test_mean_activity_by_week():
-    a = patient("A", [course("a", "2020-01-06")],
-                [("2020-01-06", 12), ("2020-01-20", 8), ("2020-02-03", 4), ("2020-02-17", 2)])
-    b = patient("B", [course("b", "2020-03-02", "2020-04-13", "remission")],
-                [("2020-02-24", 20), ("2020-03-30", 10), ("2020-04-13", 6), ("2020-05-04", 9)])
+    a = patient(
+        "A",
+        [course("a", "2020-01-06")],
+        [("2020-01-06", 12), ("2020-01-20", 8), ("2020-02-03", 4), ("2020-02-17", 2)],
+    )
+    b = patient(
+        "B",
+        [course("b", "2020-03-02", "2020-04-13", "remission")],
+        [("2020-02-24", 20), ("2020-03-30", 10), ("2020-04-13", 6), ("2020-05-04", 9)],
+    )
     rows = mean_activity_by_week([a, b], today=D(2020, 12, 31), bin_weeks=4)
     # Week 0: baselines 12 and 20 -> 16 (n 2).
     # Week 4 (days 1-28): A's last there is day 28 (2020-02-03) = 4; B day 28 (03-30) = 10 -> 7.
@@ -434,12 +530,17 @@ def small_cohorts(draw) -> list[PatientTimeline]:
         origin = D(2018, 1, 1)
         length = draw(st.integers(1, 200))
         ended = draw(st.booleans())
-        c = course(f"c{n}", origin.isoformat(),
-                   (origin + dt.timedelta(days=length)).isoformat() if ended else None,
-                   draw(st.sampled_from(["remission", "adverse_event"])) if ended else None)
+        c = course(
+            f"c{n}",
+            origin.isoformat(),
+            (origin + dt.timedelta(days=length)).isoformat() if ended else None,
+            draw(st.sampled_from(["remission", "adverse_event"])) if ended else None,
+        )
         days = draw(st.sets(st.integers(-40, length + 320), max_size=10))
-        pairs = [((origin + dt.timedelta(days=d)).isoformat(), draw(st.integers(0, 25)))
-                 for d in sorted(days)]
+        pairs = [
+            ((origin + dt.timedelta(days=d)).isoformat(), draw(st.integers(0, 25)))
+            for d in sorted(days)
+        ]
         found.append(patient(f"P{n}", [c], pairs))
     return found
 

@@ -235,7 +235,9 @@ def test_baseline_exactly_30_days_before_counts_and_31_does_not():
 
 
 def test_baseline_lookback_is_configurable():
-    assert course_baseline(course(), [visit(START - days(31), 12)], Thresholds(baseline_lookback_days=31))
+    assert course_baseline(
+        course(), [visit(START - days(31), 12)], Thresholds(baseline_lookback_days=31)
+    )
 
 
 def test_on_treatment_is_after_the_start_up_to_the_end_inclusive():
