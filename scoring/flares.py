@@ -168,7 +168,7 @@ class Flag:
         else:
             after = f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
         if self.exploratory:
-            reference = f"lowest on-treatment CLASI-A before the {event} {self.reference_activity}"
+            reference = f"lowest on-treatment CLASI-A up to the {event}: {self.reference_activity}"
         else:
             reference = "in complete response at " + (
                 "withdrawal" if self.event == "withdrawal" else "the reduction"

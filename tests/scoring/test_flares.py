@@ -327,8 +327,8 @@ def test_short_and_exploratory_descriptions():
     (worse,) = find_flags(active_then(10, (day(7), 14)))
     assert worse.description == (
         "Worsening after withdrawal (exploratory): CLASI-A 14 at the visit of 2010-03-08, "
-        "1 week after withdrawal on 2010-03-01 (lowest on-treatment CLASI-A before the "
-        "withdrawal 10)"
+        "1 week after withdrawal on 2010-03-01 (lowest on-treatment CLASI-A up to the "
+        "withdrawal: 10)"
     )
     assert set(FLAG_LABELS) == set(FLAG_KINDS)
 
