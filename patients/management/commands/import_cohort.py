@@ -1,0 +1,50 @@
+"""Import a cle-tracker/1 document: `python manage.py import_cohort FILE [--update]`.
+
+All or nothing: the first error is printed with its path in the document
+and nothing is written. The clinic named in the document is created if needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from patients.exchange import DocumentError, import_document, loads_document
+from patients.progress import TerminalProgress
+
+
+class Command(BaseCommand):
+    help = "Import a cle-tracker/1 JSON document (all or nothing)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", help="the cle-tracker/1 JSON file ('-' for standard input)")
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="replace the details, courses and visits of patients whose code exists already",
+        )
+
+    def handle(self, *args, file: str, update: bool, **options) -> None:
+        try:
+            if file == "-":
+                import sys
+
+                text = sys.stdin.buffer.read()
+                source = "standard input"
+            else:
+                text = Path(file).read_bytes()
+                source = Path(file).name
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error.strerror}") from None
+        try:
+            data = loads_document(text)
+            result = import_document(
+                data,
+                existing="update" if update else "error",
+                source=source,
+                progress=TerminalProgress(),
+            )
+        except DocumentError as error:
+            raise CommandError(f"{source}: nothing imported. {error}") from None
+        self.stdout.write(result.summary())

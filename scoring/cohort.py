@@ -1,0 +1,41 @@
+"""One clinic's cohort as the outcome report and chart datasets see it.
+
+Shared by the cohort page and `manage.py cohort_report` so both show the same
+numbers: timelines come from scoring.selectors.timelines_for (four queries,
+values() rows, whatever the clinic's size), the rules from scoring.outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from clinic.models import Clinic
+from patients.models import Patient
+from scoring import outcomes
+from scoring.selectors import thresholds, timelines_for
+from scoring.timeline import PatientTimeline, Thresholds
+
+
+@dataclass(frozen=True)
+class ClinicCohort:
+    clinic: Clinic
+    as_of: dt.date
+    thresholds: Thresholds
+    timelines: tuple[PatientTimeline, ...]
+
+    def report(self) -> dict[str, Any]:
+        return outcomes.cohort_report(self.timelines, self.thresholds, self.as_of)
+
+    def relapse_free(self) -> outcomes.KaplanMeier:
+        return outcomes.relapse_free_curve(self.timelines, self.thresholds, self.as_of)
+
+    def activity_by_week(self) -> list[outcomes.WeekActivity]:
+        return outcomes.mean_activity_by_week(self.timelines, self.as_of, thresholds=self.thresholds)
+
+
+def clinic_cohort(clinic: Clinic, as_of: dt.date) -> ClinicCohort:
+    """Every patient of `clinic`, read as of `as_of` (later entries do not count yet)."""
+    timelines = timelines_for(Patient.objects.filter(clinic=clinic))
+    return ClinicCohort(clinic, as_of, thresholds(), tuple(timelines.values()))
