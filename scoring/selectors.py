@@ -7,14 +7,29 @@ instances, so the cohort report over thousands of patients stays cheap.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from patients.models import Course as StoredCourse, DoseStep, LabResult, LabTest, Patient
-from scoring.models import Assessment as StoredAssessment
+from clinic.access import scoped
+from patients.models import (
+    Course as StoredCourse,
+    DoseStep,
+    LabResult,
+    LabTest,
+    Patient,
+    StopReason,
+)
+from scoring.charts import trend_figure
+from scoring.flares import CourseSummary, Flag, course_summaries, find_flags
+from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
+from scoring.signals import safety_signals, systemic_signals
 from scoring.timeline import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
 
 
@@ -82,10 +97,215 @@ def timeline_for(patient: Patient) -> PatientTimeline:
     return timelines_for([patient])[patient.pk]
 
 
+# -- the patient page's analysis ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A computed flag with its acknowledgement (None while open)."""
+
+    flag: Flag
+    acknowledgement: FlagAcknowledgement | None
+
+    @property
+    def key(self) -> str:
+        return self.flag.key
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledgement is None
+
+    @property
+    def after_text(self) -> str:
+        """"3 weeks" (clasi.md section 3 reports whole weeks); "5 days" inside the first week."""
+        flag = self.flag
+        if flag.days_after < 7:
+            return f"{flag.days_after} day{'s' if flag.days_after != 1 else ''}"
+        return f"{flag.weeks_after} week{'s' if flag.weeks_after != 1 else ''}"
+
+    @property
+    def event_text(self) -> str:
+        return "withdrawal" if self.flag.event == "withdrawal" else "dose reduction"
+
+    @property
+    def reference_text(self) -> str:
+        """What the triggering CLASI-A is compared with, in words."""
+        flag = self.flag
+        if not flag.exploratory:
+            return f"in complete response (CLASI-A 0) at the {self.event_text}"
+        rise = flag.activity - flag.reference_activity
+        percent = (
+            f", +{rise * 100 // flag.reference_activity}%" if flag.reference_activity else ""
+        )
+        return (
+            f"lowest on-treatment CLASI-A before the {self.event_text} was "
+            f"{flag.reference_activity} (+{rise} points{percent})"
+        )
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    """A course summary with its display labels."""
+
+    number: int
+    summary: CourseSummary
+    stop_reason_label: str
+
+
+def _stop_reason_label(value: str | None) -> str:
+    if not value:
+        return ""
+    return StopReason(value).label if value in StopReason.values else value
+
+
+def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
+    """The patient's timeline from patients.selectors.patient_record(patient), no query.
+
+    The visits come with their assessment (select_related) and labs
+    (prefetched), the courses with their dose steps (prefetched): reading them
+    here costs nothing more, whatever the number of visits.
+    """
+    assessments = []
+    labs = []
+    for visit in record.get("visits", ()):
+        try:
+            stored = visit.assessment
+        except ObjectDoesNotExist:
+            stored = None
+        if stored is not None:
+            assessments.append(Assessment(str(visit.pk), visit.date, stored.activity, stored.damage))
+        for lab in visit.labs.all():
+            value = lab.result if lab.test == LabTest.PREGNANCY else lab.value
+            if value is None or value == "":
+                continue
+            labs.append(LabValue(visit.date, lab.test, value, lab.unit))
+    courses = [
+        Course(
+            str(c.pk),
+            c.start,
+            c.end,
+            c.stop_reason or None,
+            tuple(Dose(s.date, s.mg, s.every_days) for s in c.dose_steps.all()),
+        )
+        for c in record.get("courses", ())
+    ]
+    return PatientTimeline(
+        code=patient.code,
+        courses=tuple(courses),
+        assessments=tuple(assessments),
+        labs=tuple(labs),
+        sle_diagnosed=patient.sle_diagnosed,
+        sle=patient.sle,
+    )
+
+
+def current_flags(timeline: PatientTimeline, today: dt.date | None = None) -> list[Flag]:
+    """The flags of a timeline as every page shows them: the site's thresholds, the
+    record as it stands today (a future-dated entry is not history yet)."""
+    return find_flags(timeline, thresholds(), today or timezone.localdate())
+
+
 def patient_analysis(patient: Patient, record: dict) -> dict:
     """Context for the patient page's trend chart, flags and course summary.
 
     `record` is patients.selectors.patient_record(patient) (visits, courses),
-    already loaded: the analysis must not query per visit.
+    already loaded: the analysis runs ONE query (the acknowledgements),
+    whatever the number of visits.
     """
-    return {}
+    today = timezone.localdate()
+    limits = thresholds()
+    timeline = timeline_from_record(patient, record)
+    flags = find_flags(timeline, limits, today)
+    acks = list(
+        FlagAcknowledgement.objects.filter(patient=patient).select_related("acknowledged_by")
+    )
+    ack_by_key = {a.flag_key: a for a in acks}
+    views = [FlagView(flag, ack_by_key.get(flag.key)) for flag in flags]
+    live_keys = {flag.key for flag in flags}
+    has_data = bool(timeline.assessments or timeline.courses or timeline.labs)
+    figure = (
+        trend_figure(
+            timeline,
+            flags,
+            acknowledged=ack_by_key.keys(),
+            thresholds=limits,
+            today=today,
+        )
+        if has_data
+        else None
+    )
+    acknowledged = [v for v in reversed(views) if not v.open]
+    stale = [a for a in acks if a.flag_key not in live_keys]
+    return {
+        "trend_figure": figure,
+        # Newest first: the banner a clinician must read first is the latest.
+        "open_flags": [v for v in reversed(views) if v.open],
+        "acknowledged_flags": acknowledged,
+        # Acknowledgements whose event no longer raises a flag (the record was
+        # corrected): kept as history, never silently dropped.
+        "stale_acknowledgements": stale,
+        "history_count": len(acknowledged) + len(stale),
+        "systemic_signals": systemic_signals(timeline),
+        "safety_signals": safety_signals(timeline),
+        "course_rows": [
+            CourseRow(i, summary, _stop_reason_label(summary.stop_reason))
+            for i, summary in enumerate(course_summaries(timeline, limits, today), start=1)
+        ],
+        "thresholds": limits,
+    }
+
+
+# -- the clinic's "needs attention" list --------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A patient with at least one unacknowledged flag."""
+
+    patient: Patient
+    flags: tuple[Flag, ...]  # open flags, newest first
+
+    @property
+    def newest(self) -> Flag:
+        return self.flags[0]
+
+
+def _open_flags_by_patient(user) -> dict:
+    """{patient_id: [open Flag, newest first]} for the user's patients.
+
+    Fixed queries whatever the number of patients: timelines_for (five) and
+    one for the acknowledged keys; the rules then run in Python.
+    """
+    patients = scoped(user, Patient)
+    timelines = timelines_for(patients)
+    acked = set(
+        FlagAcknowledgement.objects.filter(patient__in=patients.values("id")).values_list(
+            "patient_id", "flag_key"
+        )
+    )
+    today = timezone.localdate()
+    limits = thresholds()
+    found: dict = {}
+    for patient_id, timeline in timelines.items():
+        open_flags = [
+            f for f in find_flags(timeline, limits, today) if (patient_id, f.key) not in acked
+        ]
+        if open_flags:
+            found[patient_id] = sorted(open_flags, key=lambda f: (f.date, f.event_date), reverse=True)
+    return found
+
+
+def patients_with_open_flags(user) -> set:
+    """Ids of the user's patients with an unacknowledged flag (the patient list's filter)."""
+    return set(_open_flags_by_patient(user))
+
+
+def attention_rows(user) -> list[AttentionRow]:
+    """The user's patients with unacknowledged flags, the newest flag first."""
+    found = _open_flags_by_patient(user)
+    if not found:
+        return []
+    patients = {p.pk: p for p in Patient.objects.filter(pk__in=list(found)).select_related("clinic")}
+    rows = [AttentionRow(patients[pid], tuple(flags)) for pid, flags in found.items() if pid in patients]
+    rows.sort(key=lambda r: (r.newest.date, r.newest.event_date, r.patient.code), reverse=True)
+    return rows

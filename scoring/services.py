@@ -69,10 +69,6 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
 
     note = (note or "").strip()
     flag_key = (flag_key or "").strip()
-    if not note:
-        raise ValidationError({"note": "Write a note: what was seen and what was decided."})
-    if len(note) > 4000:
-        raise ValidationError({"note": "Keep the note under 4,000 characters."})
     # Serialise acknowledgements of one patient (a row lock on PostgreSQL).
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     existing = (
@@ -96,6 +92,12 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
                 "course or dose step may have been changed. Reload the page."
             }
         )
+    # The note is checked last: for a flag that is gone or already acknowledged,
+    # that is the message worth reading, not "write a note".
+    if not note:
+        raise ValidationError({"note": "Write a note: what was seen and what was decided."})
+    if len(note) > 4000:
+        raise ValidationError({"note": "Keep the note under 4,000 characters."})
     try:
         with transaction.atomic():
             return FlagAcknowledgement.objects.create(

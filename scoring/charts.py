@@ -1,0 +1,506 @@
+"""Plotly figures from timelines (pure: no Django import).
+
+`trend_figure` answers the clinician's question before tapering or stopping
+lenalidomide: "how has the skin moved against the drug, and is a flare
+starting?". Two panels share one time axis:
+
+- top: CLASI-A and CLASI-D, every course as a shaded band labelled with the
+  drug, the dose in force as a step line (mg/day, right axis) with each step
+  labelled "10 mg every 2 days", withdrawals as dashed verticals, flagged
+  visits as red diamonds ("Flare flag"), the severity limits 9 and 20 as
+  dotted guides;
+- bottom: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
+  LIMIT on a log axis. The five tests have four units and scales from 0.1 g/L
+  to 400 x10^9/L; five y axes are unreadable on a tablet. Dividing each value
+  by the limit a clinician judges it by (anti-dsDNA by its upper limit, C3,
+  C4, ANC and platelets by their lower limits) puts every limit on the one
+  line "1 x limit", so "is anything out of range?" is read off one line;
+  out-of-range points are filled and larger, and the hover gives the real
+  value, unit and range. A value in a unit the range does not know is not
+  converted (scoring.signals' rule): it is left off and counted in a note.
+
+The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
+that travels to the page through `json_script` and is drawn by
+static/js/charts.js.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from scoring.flares import Flag, events
+from scoring.response import CATEGORY_LABELS, course_baseline, interpret
+from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
+from scoring.timeline import Assessment, Course, PatientTimeline, Thresholds, format_mg
+
+__all__ = [
+    "FLAG_TRACE_NAME",
+    "ACK_FLAG_TRACE_NAME",
+    "LAB_SERIES",
+    "SEVERITY_LIMITS",
+    "trend_figure",
+    "dose_in_force",
+    "response_label",
+]
+
+FLAG_TRACE_NAME = "Flare flag"
+ACK_FLAG_TRACE_NAME = "Flare flag (acknowledged)"
+SEVERITY_LIMITS = (9, 20)  # mild 0-9, moderate 10-20, severe 21-70 (Klein 2011)
+COURSE_BAND_NAME = "course band"  # shapes' `name`, so a test or a script can find them
+WITHDRAWAL_LINE_NAME = "withdrawal"
+DRUG_LABEL = "Lenalidomide"
+
+# (test, label, colour, which limit the value is divided by)
+LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
+    ("anti_dsdna", "anti-dsDNA", "#7b3294", "high"),
+    ("c3", "C3", "#1b7837", "low"),
+    ("c4", "C4", "#5aae61", "low"),
+    ("anc", "ANC", "#d95f02", "low"),
+    ("platelets", "Platelets", "#a6761d", "low"),
+)
+
+_ACTIVITY_COLOUR = "#1f5fae"
+_DAMAGE_COLOUR = "#6b7280"
+_DOSE_COLOUR = "#b07aa1"
+_BAND_FILL = "rgba(31, 95, 174, 0.09)"
+_FLAG_COLOUR = "#c0392b"
+
+
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def dose_in_force(timeline: PatientTimeline, day: dt.date) -> tuple[Course | None, str]:
+    """The course running on `day` and the dose label ("10 mg every 2 days").
+
+    A course runs from its start up to and including its withdrawal date.
+    """
+    for course in timeline.courses:
+        if course.start <= day and (course.end is None or day <= course.end):
+            step = course.dose_on(day)
+            return course, step.label if step is not None else "dose not recorded"
+    return None, "off lenalidomide"
+
+
+def response_label(
+    timeline: PatientTimeline,
+    assessment: Assessment,
+    thresholds: Thresholds,
+    baselines: dict[str, Assessment | None] | None = None,
+) -> str:
+    """The visit's response category against the baseline of the course it belongs to.
+
+    On treatment (clasi.md section 2: after the start, up to the withdrawal)
+    the category vs that course's baseline; the visit chosen as a course's
+    baseline says so; any other visit is off treatment.
+    """
+    if baselines is None:
+        baselines = {c.id: course_baseline(c, timeline.assessments, thresholds) for c in timeline.courses}
+    for course in timeline.courses:
+        baseline = baselines[course.id]
+        if baseline == assessment:
+            return f"baseline of the course from {_iso(course.start)}"
+        if course.start < assessment.date and (course.end is None or assessment.date <= course.end):
+            if baseline is None:
+                return "no baseline for this course"
+            result = interpret(baseline.activity, assessment.activity, thresholds)
+            return f"{CATEGORY_LABELS[result.category]} (baseline {baseline.activity})"
+    return "off treatment"
+
+
+def _limit_of(test: str, unit: str, side: str) -> tuple[ReferenceRange, Decimal] | None:
+    for reference in (*REFERENCE_RANGES, *SAFETY_LIMITS):
+        if reference.test == test and reference.accepts(unit):
+            limit = reference.high if side == "high" else reference.low
+            if limit is not None and limit > 0:
+                return reference, limit
+    return None
+
+
+def _number(value: Decimal | str) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
+
+
+def _lab_traces(timeline: PatientTimeline) -> tuple[list[go.Scatter], int]:
+    """One trace per test: value / limit; returns the traces and how many values were left off."""
+    traces = []
+    skipped = 0
+    for test, label, colour, side in LAB_SERIES:
+        xs: list[str] = []
+        ys: list[float] = []
+        texts: list[str] = []
+        sizes: list[int] = []
+        symbols: list[str] = []
+        limit_text = ""
+        for lab in timeline.labs:
+            if lab.test != test:
+                continue
+            number = _number(lab.value)
+            found = _limit_of(test, lab.unit, side)
+            if number is None or found is None or number <= 0:
+                # Unknown unit: never converted. Zero or negative: no place on a log axis.
+                skipped += 1
+                continue
+            reference, limit = found
+            out = reference.above(number) if side == "high" else reference.below(number)
+            limit_text = f"{'upper' if side == 'high' else 'lower'} limit {limit} {reference.unit}"
+            xs.append(_iso(lab.date))
+            ys.append(float(number / limit))
+            sizes.append(11 if out else 7)
+            symbols.append("circle" if out else "circle-open")
+            state = ("above" if side == "high" else "below") + " range" if out else "within range"
+            texts.append(
+                f"{label} {format_mg(number)} {lab.unit} ({reference.describe()}): {state}"
+            )
+        if not xs:
+            continue
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                name=f"{label} (÷ {limit_text})",
+                legendgroup="labs",
+                mode="lines+markers",
+                line={"color": colour, "width": 1.5},
+                marker={"color": colour, "size": sizes, "symbol": symbols, "line": {"width": 1.5}},
+                text=texts,
+                hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra></extra>",
+            )
+        )
+    return traces, skipped
+
+
+def _dose_trace(course: Course, until: dt.date) -> go.Scatter | None:
+    """The course's daily dose as a step line, each step labelled with its schedule."""
+    if not course.doses:
+        return None
+    xs, ys, texts, hovers = [], [], [], []
+    for step in course.doses:
+        xs.append(_iso(step.date))
+        ys.append(float(step.daily_mg))
+        texts.append(step.label)
+        hovers.append(f"{step.label} from {_iso(step.date)}")
+    # Carry the last step to the end of the band so the line shows how long it lasted.
+    last = course.doses[-1]
+    if until > last.date:
+        xs.append(_iso(until))
+        ys.append(float(last.daily_mg))
+        texts.append("")
+        hovers.append(f"{last.label} until {_iso(until)}")
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        name="Lenalidomide mg/day",
+        legendgroup="dose",
+        mode="lines+markers+text",
+        line={"shape": "hv", "color": _DOSE_COLOUR, "width": 2},
+        marker={"size": 5, "color": _DOSE_COLOUR},
+        text=texts,
+        textposition="top right",
+        textfont={"size": 11, "color": "#6d3f63"},
+        hovertext=hovers,
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
+def trend_figure(
+    timeline: PatientTimeline,
+    flags: Sequence[Flag] = (),
+    *,
+    acknowledged: Iterable[str] = (),
+    thresholds: Thresholds = Thresholds(),
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The patient's trend chart as a plotly figure dict (see the module docstring).
+
+    `acknowledged` holds flag keys already acknowledged (drawn as open
+    diamonds); `today` closes the band of a course still running (defaults to
+    the latest date in the record so the function stays free of the clock).
+    """
+    acknowledged = set(acknowledged)
+    dates = [a.date for a in timeline.assessments] + [lab.date for lab in timeline.labs]
+    dates += [c.start for c in timeline.courses] + [c.end for c in timeline.courses if c.end]
+    last_day = today or (max(dates) if dates else None)
+
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        row_heights=[0.64, 0.36],
+        specs=[[{"secondary_y": True}], [{}]],
+    )
+
+    # -- top panel: CLASI ------------------------------------------------
+    assessments = timeline.assessments
+    x = [_iso(a.date) for a in assessments]
+    baselines = {c.id: course_baseline(c, assessments, thresholds) for c in timeline.courses}
+    custom = []
+    for a in assessments:
+        _, dose = dose_in_force(timeline, a.date)
+        custom.append([a.damage, dose, response_label(timeline, a, thresholds, baselines)])
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[a.activity for a in assessments],
+            name="CLASI-A (activity)",
+            mode="lines+markers",
+            line={"color": _ACTIVITY_COLOUR, "width": 2.5},
+            marker={"size": 7},
+            customdata=custom,
+            hovertemplate=(
+                "%{x|%Y-%m-%d}<br>CLASI-A <b>%{y}</b> · CLASI-D %{customdata[0]}"
+                "<br>Dose: %{customdata[1]}<br>Response: %{customdata[2]}<extra></extra>"
+            ),
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[a.damage for a in assessments],
+            name="CLASI-D (damage)",
+            mode="lines+markers",
+            line={"color": _DAMAGE_COLOUR, "width": 1.5, "dash": "dot"},
+            marker={"size": 5, "symbol": "square"},
+            hovertemplate="%{x|%Y-%m-%d}<br>CLASI-D %{y}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+
+    for flagged, name, symbol in (
+        ([f for f in flags if f.key not in acknowledged], FLAG_TRACE_NAME, "diamond"),
+        ([f for f in flags if f.key in acknowledged], ACK_FLAG_TRACE_NAME, "diamond-open"),
+    ):
+        if not flagged:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[_iso(f.date) for f in flagged],
+                y=[f.activity for f in flagged],
+                name=name,
+                mode="markers",
+                marker={
+                    "symbol": symbol,
+                    "size": 15,
+                    "color": _FLAG_COLOUR,
+                    "line": {"color": "#5c0f08", "width": 1.5},
+                },
+                text=[f.description for f in flagged],
+                hovertemplate="<b>%{text}</b><extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    dose_traces = []
+    for course in timeline.courses:
+        band_end = course.end or last_day or course.start
+        band_end = max(band_end, course.start)
+        shapes.append(
+            {
+                "type": "rect",
+                "name": f"{COURSE_BAND_NAME} {course.id}",
+                "xref": "x",
+                "yref": "paper",
+                "x0": _iso(course.start),
+                "x1": _iso(band_end),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": _BAND_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        running = "" if course.end else " (running)"
+        annotations.append(
+            {
+                "text": f"<b>{DRUG_LABEL}</b>{running}",
+                "xref": "x",
+                "yref": "paper",
+                "x": _iso(course.start),
+                "y": 1,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#14335c"},
+            }
+        )
+        trace = _dose_trace(course, band_end)
+        if trace is not None:
+            dose_traces.append(trace)
+
+    for event in events(timeline, thresholds):
+        if event.kind != "withdrawal":
+            continue
+        shapes.append(
+            {
+                "type": "line",
+                "name": WITHDRAWAL_LINE_NAME,
+                "xref": "x",
+                "yref": "paper",
+                "x0": _iso(event.date),
+                "x1": _iso(event.date),
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#14335c", "width": 1.5, "dash": "dash"},
+            }
+        )
+        annotations.append(
+            {
+                "text": event.label,
+                "xref": "x",
+                "yref": "y domain",
+                "x": _iso(event.date),
+                "y": 0.97,
+                "xanchor": "left",
+                "yanchor": "top",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#14335c"},
+                "bgcolor": "rgba(255,255,255,0.8)",
+            }
+        )
+
+    mild, moderate = SEVERITY_LIMITS
+    for limit in SEVERITY_LIMITS:
+        shapes.append(
+            {
+                "type": "line",
+                "name": f"severity limit {limit}",
+                "xref": "x domain",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": limit,
+                "y1": limit,
+                "line": {"color": "#9a6b00", "width": 1, "dash": "dot"},
+            }
+        )
+    for text, y, anchor in (
+        (f"mild ≤ {mild}", mild, "top"),
+        (f"moderate {mild + 1}–{moderate}", moderate, "top"),
+        (f"severe ≥ {moderate + 1}", moderate, "bottom"),
+    ):
+        annotations.append(
+            {
+                "text": text,
+                "xref": "x domain",
+                "yref": "y",
+                "x": 1,
+                "y": y,
+                "xanchor": "right",
+                "yanchor": anchor,
+                "showarrow": False,
+                "font": {"size": 10, "color": "#7a5500"},
+            }
+        )
+
+    for trace in dose_traces:
+        # Only the first dose trace shows in the legend: one entry for the drug.
+        trace.showlegend = trace is dose_traces[0]
+        fig.add_trace(trace, row=1, col=1, secondary_y=True)
+
+    # -- bottom panel: labs as multiples of their limits -------------------
+    lab_traces, skipped = _lab_traces(timeline)
+    for trace in lab_traces:
+        fig.add_trace(trace, row=2, col=1)
+    if lab_traces:
+        shapes.append(
+            {
+                "type": "line",
+                "name": "reference limit",
+                "xref": "x2 domain",
+                "yref": "y3",
+                "x0": 0,
+                "x1": 1,
+                "y0": 1,
+                "y1": 1,
+                "line": {"color": "#333", "width": 1, "dash": "dash"},
+            }
+        )
+        annotations.append(
+            {
+                "text": "limit (1 ×)",
+                "xref": "x2 domain",
+                "yref": "y3",
+                "x": 0,
+                "y": 0,  # log axis: annotation y is log10 of the value
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#333"},
+            }
+        )
+    else:
+        annotations.append(
+            {
+                "text": "No anti-dsDNA, C3, C4, ANC or platelet results recorded",
+                "xref": "x2 domain",
+                "yref": "y3 domain",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 12, "color": "#5b6676"},
+            }
+        )
+    if skipped:
+        annotations.append(
+            {
+                "text": f"{skipped} lab value{'s' if skipped != 1 else ''} in another unit not charted",
+                "xref": "x2 domain",
+                "yref": "y3 domain",
+                "x": 1,
+                "y": 1,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#5b6676"},
+            }
+        )
+
+    top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [moderate])
+    max_dose = max(
+        [float(s.daily_mg) for c in timeline.courses for s in c.doses] + [10.0]
+    )
+    fig.update_layout(
+        shapes=shapes,
+        annotations=annotations,
+        height=560,
+        margin={"l": 56, "r": 56, "t": 36, "b": 40},
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 13},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        hovermode="closest",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0, "font": {"size": 12}},
+    )
+    fig.update_yaxes(
+        title_text="CLASI", range=[0, top + 3], rangemode="tozero", row=1, col=1,
+        secondary_y=False, gridcolor="#eceff3", zeroline=False,
+    )
+    fig.update_yaxes(
+        title_text="mg/day", range=[0, max_dose * 1.6], row=1, col=1, secondary_y=True,
+        showgrid=False, zeroline=False,
+    )
+    fig.update_yaxes(
+        title_text="× limit", type="log", row=2, col=1, gridcolor="#eceff3",
+        tickvals=[0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50], zeroline=False,
+    )
+    fig.update_xaxes(type="date", gridcolor="#eceff3", row=1, col=1)
+    fig.update_xaxes(type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d", row=2, col=1)
+    return fig.to_plotly_json()

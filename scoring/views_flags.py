@@ -1,0 +1,74 @@
+"""Pages of the flare flags: thin views over clinic.access, scoring.selectors, scoring.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic.access import can_write, get_for_user
+from patients import selectors as patient_selectors
+from patients.models import Patient
+from scoring import selectors, services
+
+ANALYSIS_PARTIAL = "scoring/_patient_analysis.html#analysis"
+
+
+@require_GET
+def attention(request: HttpRequest) -> HttpResponse:
+    """The user's patients with unacknowledged flare flags, newest flag first."""
+    rows = selectors.attention_rows(request.user)
+    return render(request, "scoring/attention.html", {"rows": rows, "nav": "attention"})
+
+
+def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
+    record = patient_selectors.patient_record(patient)
+    return {
+        "patient": patient,
+        "can_write": can_write(patient),
+        **selectors.patient_analysis(patient, record),
+        **extra,
+    }
+
+
+def _errors(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {field: [str(m) for e in errors for m in e] for field, errors in error.error_dict.items()}
+    return {"form": list(error.messages)}
+
+
+@require_http_methods(["GET", "POST"])
+def acknowledge(request: HttpRequest, patient_id) -> HttpResponse:
+    """Acknowledge one flag with a note (clinicians only: a viewer gets 403).
+
+    The banner on the patient page posts here; with htmx the analysis section
+    is swapped in place, without JS the browser is redirected back. GET shows
+    the same form on its own page (the fallback a link can reach).
+    """
+    patient = get_for_user(
+        request.user, Patient.objects.select_related("clinic"), patient_id, write=True
+    )
+    flag_key = (request.POST.get("flag_key") or request.GET.get("flag") or "").strip()
+    note = request.POST.get("note", "")
+    if request.method == "POST":
+        try:
+            services.acknowledge_flag(patient, flag_key, note, request.user)
+        except ValidationError as error:
+            errors = _errors(error)
+            context = _analysis_context(
+                request, patient, ack_errors=errors, ack_key=flag_key, ack_note=note
+            )
+            if request.htmx:
+                # 200 so htmx swaps the section in and the messages show by the form.
+                return render(request, ANALYSIS_PARTIAL, context)
+            return render(request, "scoring/acknowledge.html", context, status=400)
+        if request.htmx:
+            return render(request, ANALYSIS_PARTIAL, _analysis_context(request, patient, ack_done=flag_key))
+        messages.success(request, "Flag acknowledged; it stays in the patient's flag history.")
+        return redirect(reverse("patients:detail", args=[patient.pk]) + "#flags")
+    return render(
+        request, "scoring/acknowledge.html", _analysis_context(request, patient, ack_key=flag_key)
+    )

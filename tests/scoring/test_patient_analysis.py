@@ -1,0 +1,67 @@
+"""scoring.selectors.patient_analysis: the patient page's chart, flags, signals and summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from patients.selectors import patient_record
+from scoring.selectors import patient_analysis, timeline_for, timeline_from_record
+from scoring.services import acknowledge_flag
+from tests.scoring.trend_factories import build_history, origin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_record_gives_the_same_timeline_as_the_cohort_reader(clinic_a):
+    # The page (from the loaded record) and the needs-attention list (timelines_for)
+    # must agree, or a flag acknowledged on one would still show on the other.
+    patient = build_history(clinic_a, "SYN-T1", n_visits=12)
+    assert timeline_from_record(patient, patient_record(patient)) == timeline_for(patient)
+
+
+def test_analysis_runs_one_query_whatever_the_visits(clinic_a, django_assert_num_queries):
+    for code, n in (("SYN-Q5", 5), ("SYN-Q60", 60)):
+        patient = build_history(clinic_a, code, n_visits=n)
+        record = patient_record(patient)
+        with django_assert_num_queries(1):  # the acknowledgements, nothing per visit
+            patient_analysis(patient, record)
+
+
+def test_a_relapse_after_withdrawal_is_flagged_with_its_signals_and_summary(clinic_a, clinician_a):
+    o = origin()
+    patient = build_history(clinic_a, "SYN-R", n_visits=5, o=o)
+    analysis = patient_analysis(patient, patient_record(patient))
+    (open_flag,) = analysis["open_flags"]
+    flag = open_flag.flag
+    assert flag.kind == "relapse_after_complete_response"
+    assert (flag.date, flag.event_date, flag.weeks_after, flag.activity) == (
+        o + dt.timedelta(days=133), o + dt.timedelta(days=112), 3, 4,
+    )
+    assert open_flag.after_text == "3 weeks"
+    assert open_flag.reference_text == "in complete response (CLASI-A 0) at the withdrawal"
+    kinds = [s.kind for s in analysis["systemic_signals"]]
+    assert kinds.count("complement_low") == 2 and "anti_dsdna_positive" in kinds  # C3 then C4
+    assert [s.kind for s in analysis["safety_signals"]] == ["neutropenia"]
+    first, second = analysis["course_rows"]
+    assert first.summary.baseline_activity == 12 and first.summary.best_activity == 0
+    assert first.summary.category_label == "Complete response"
+    assert first.summary.time_to_complete_response_weeks == 6
+    assert first.stop_reason_label == "Remission"
+    assert first.summary.weeks_to_relapse == 3
+    assert second.summary.ongoing and second.summary.baseline_activity == 10
+    figure = analysis["trend_figure"]
+    assert "Flare flag" in [t["name"] for t in figure["data"]]
+
+    acknowledge_flag(patient, flag.key, "Seen; restart discussed.", clinician_a)
+    analysis = patient_analysis(patient, patient_record(patient))
+    assert analysis["open_flags"] == []
+    (history,) = analysis["acknowledged_flags"]
+    assert history.acknowledgement.note == "Seen; restart discussed."
+    assert "Flare flag (acknowledged)" in [t["name"] for t in analysis["trend_figure"]["data"]]
+
+
+def test_a_patient_without_data_has_no_chart(patient_a):
+    analysis = patient_analysis(patient_a, patient_record(patient_a))
+    assert analysis["trend_figure"] is None and analysis["open_flags"] == []
