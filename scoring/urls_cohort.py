@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""The cohort outcome page (included by scoring/urls.py, namespace "scoring")."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from scoring import views_cohort
+
+urlpatterns: list = [
+    path("cohort/", views_cohort.cohort, name="cohort"),
+]

@@ -1,0 +1,150 @@
+"""The outcome report on a small hand-built cohort whose answers were worked out by hand.
+
+Six patients, one course each (all dates 2025):
+
+  P1  baseline 10 (01-06), 0 (02-03), 0 on withdrawal 03-03 (remission);
+      03-24 CLASI-A 3 -> relapse 21 days = 3 weeks after withdrawal.
+  P2  baseline 8, 0 (02-03), 0 on withdrawal 02-17; 04-14 CLASI-A 2 -> 56 days = 8 weeks.
+  P3  baseline 12, 5 (02-03: a 58% fall, partial), 6 at withdrawal 03-03
+      (inefficacy); 03-31 CLASI-A 6: not >= nadir 5 + 4, no flag.
+  P4  baseline 9, 9 at the adverse-event stop 01-20: evaluable, no response.
+  P5  baseline 6, 0 at withdrawal 02-17; 03-17 still 0: withdrawn in CR, no relapse.
+  P6  no baseline (first CLASI 02-03, course from 01-06, running): not evaluable.
+
+By hand: patients 6, courses 6, evaluable 5 (P1-P5), stopped for an adverse
+event 1 (P4), complete 3 (P1 P2 P5), partial 1 (P3), improved 4, CR rate
+3/5 = 0.6, withdrawn in CR 3 (P1 P2 P5), relapsed 2 (P1 P2), relapse rate
+2/3 = 0.667, weeks to relapse 3 / (3+8)/2 = 5.5 / 8, mean baseline CLASI-A
+(10+8+12+9+6)/5 = 9.0; flags P1 03-24 (3 weeks, A 3) and P2 04-14 (8 weeks, A 2).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from patients.exchange import import_document
+
+
+def _exam(activity: int) -> dict:
+    """An exam with this CLASI-A: erythema 3 per area, in form order, then scale."""
+    areas: dict = {}
+    order = ["scalp", "ears", "nose_malar", "rest_of_face", "v_neck", "chest"]
+    left = activity
+    for area in order:
+        if left == 0:
+            break
+        e = min(3, left)
+        areas[area] = {"erythema": e}
+        left -= e
+    return {"areas": areas}
+
+
+def _patient(code: str, start: str, end: str | None, reason: str | None, visits: list[tuple[str, int]]) -> dict:
+    course = {"drug": "lenalidomide", "start": start, "doses": [{"date": start, "mg": 5, "every_days": 1}]}
+    if end:
+        course.update(end=end, stop_reason=reason)
+    return {
+        "code": code,
+        "sex": "F",
+        "courses": [course],
+        "visits": [{"date": d, "clasi": _exam(a)} for d, a in visits],
+    }
+
+
+HAND_COHORT = {
+    "format": "cle-tracker/1",
+    "clinic": "Hand-built clinic",
+    "patients": [
+        _patient("P1", "2025-01-06", "2025-03-03", "remission",
+                 [("2025-01-06", 10), ("2025-02-03", 0), ("2025-03-03", 0), ("2025-03-24", 3)]),
+        _patient("P2", "2025-01-06", "2025-02-17", "remission",
+                 [("2025-01-06", 8), ("2025-02-03", 0), ("2025-02-17", 0), ("2025-04-14", 2)]),
+        _patient("P3", "2025-01-06", "2025-03-03", "inefficacy",
+                 [("2025-01-06", 12), ("2025-02-03", 5), ("2025-03-03", 6), ("2025-03-31", 6)]),
+        _patient("P4", "2025-01-06", "2025-01-20", "adverse_event", [("2025-01-06", 9), ("2025-01-20", 9)]),
+        _patient("P5", "2025-01-06", "2025-02-17", "remission",
+                 [("2025-01-06", 6), ("2025-02-17", 0), ("2025-03-17", 0)]),
+        _patient("P6", "2025-01-06", None, None, [("2025-02-03", 4)]),
+    ],
+}
+
+EXPECTED = {
+    "patients": 6,
+    "courses": 6,
+    "evaluable_courses": 5,
+    "stopped_for_adverse_event": 1,
+    "improved": 4,
+    "complete_response": 3,
+    "partial_response": 1,
+    "complete_response_rate": 0.6,
+    "withdrawn_in_complete_response": 3,
+    "relapsed_after_withdrawal": 2,
+    "relapse_rate": 0.667,
+    "weeks_to_relapse": {"min": 3, "median": 5.5, "max": 8},
+    "mean_baseline_activity": 9.0,
+    "flags": [
+        {"patient": "P1", "kind": "relapse_after_complete_response", "date": "2025-03-24", "weeks_after": 3, "activity": 3},
+        {"patient": "P2", "kind": "relapse_after_complete_response", "date": "2025-04-14", "weeks_after": 8, "activity": 2},
+    ],
+}
+
+
+@pytest.fixture
+def hand_clinic(db):
+    return import_document(json.loads(json.dumps(HAND_COHORT))).clinic
+
+
+def test_the_json_report_matches_the_hand_computed_answers(hand_clinic):
+    out = io.StringIO()
+    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "json", "--as-of", "2026-01-01", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report == EXPECTED
+    assert list(report) == list(EXPECTED)  # the documented key order
+
+
+def test_the_text_report_shows_the_same_numbers(hand_clinic):
+    out = io.StringIO()
+    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "text", "--as-of", "2026-01-01", stdout=out)
+    text = out.getvalue()
+    assert "3 of 5 (60.0%)" in text
+    assert "2 of 3 (66.7%)" in text
+    assert "3 / 5.5 / 8" in text
+    assert "P1" in text and "2025-04-14" in text
+
+
+def test_as_of_reads_the_record_as_it_stood(hand_clinic):
+    # On 2025-03-20 P1 has not relapsed yet and P2 neither (04-14).
+    out = io.StringIO()
+    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "json", "--as-of", "2025-03-20", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["relapsed_after_withdrawal"] == 0
+    assert report["withdrawn_in_complete_response"] == 3
+    assert report["weeks_to_relapse"] == {"min": None, "median": None, "max": None}
+
+
+def test_unknown_clinic_and_bad_date_are_clear_errors(hand_clinic):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no clinic named"):
+        call_command("cohort_report", "--clinic", "Nowhere", "--format", "json")
+    with pytest.raises(CommandError, match="--as-of"):
+        call_command("cohort_report", "--clinic", hand_clinic.name, "--as-of", "yesterday")
+
+
+def test_the_report_runs_a_fixed_number_of_queries(db, django_assert_num_queries):
+    from clinic.models import Clinic
+    from scoring.cohort import clinic_cohort
+
+    small = json.loads(json.dumps(HAND_COHORT))
+    small["clinic"], small["patients"] = "Small", small["patients"][:1]
+    import_document(small)
+    import_document(json.loads(json.dumps(HAND_COHORT)))
+    for name in ("Small", "Hand-built clinic"):
+        clinic = Clinic.objects.get(name=name)
+        # patients, assessments, dose steps, courses, labs: whatever the clinic's size.
+        with django_assert_num_queries(5):
+            clinic_cohort(clinic, __import__("datetime").date(2026, 1, 1)).report()
