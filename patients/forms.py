@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from django import forms
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from patients.models import CleSubtype, Patient
+from django import forms
+from django.utils import timezone
+
+from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
+from patients.services import AdverseEventInput, LabInput
+from scoring.clasi import Exam, parse_exam_all_errors
+from scoring.instrument import CLASI, Instrument, Item
+
+
+def DATE_WIDGET() -> forms.DateInput:
+    # <input type="date"> only accepts ISO dates; the site's en-gb format
+    # (dd/mm/yyyy) would leave the field looking empty.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PatientForm(forms.ModelForm):
@@ -22,8 +36,8 @@ class PatientForm(forms.ModelForm):
             "reproductive_potential", "note",
         ]
         widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}),
-            "sle_diagnosed": forms.DateInput(attrs={"type": "date"}),
+            "birth_date": DATE_WIDGET(),
+            "sle_diagnosed": DATE_WIDGET(),
             "note": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"name": "Display name (optional)", "reproductive_potential": "Of reproductive potential"}
@@ -44,3 +58,413 @@ class PatientForm(forms.ModelForm):
         # Uniqueness of the code within the clinic is checked by the service,
         # which knows the clinic; the model form does not.
         pass
+
+
+# -- the visit form: date, clinician, the CLASI grid, labs, events ------------
+
+
+GRID_PREFIX = "clasi"
+SKIP_FIELD = f"{GRID_PREFIX}-skip"
+
+
+def cell_name(area_key: str, item_key: str) -> str:
+    """The POST name of one grid cell: ``clasi-scalp-erythema``."""
+    return f"{GRID_PREFIX}-{area_key}-{item_key}"
+
+
+def exam_item_name(key: str) -> str:
+    """The POST name of an item scored once per examination, or of the modifier."""
+    return f"{GRID_PREFIX}-{key}"
+
+
+def _legend(item: Item) -> str:
+    return " · ".join(f"{v} {label}" for v, label in item.value_labels.items())
+
+
+def _pattern(item: Item) -> str:
+    # A one-character class of the allowed digits, e.g. [0-3] or [03456]: the
+    # browser marks a wrong digit at once; the server still decides.
+    return "[" + "".join(str(v) for v in item.values) + "]"
+
+
+@dataclass
+class GridCell:
+    name: str
+    label: str
+    item: Item
+    applies: bool
+    value: str = ""
+    error: str = ""
+    reason: str = ""  # why a not-applicable cell is not scored
+
+    @property
+    def id(self) -> str:
+        return f"id_{self.name}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.label}: {_legend(self.item)}"
+
+    @property
+    def pattern(self) -> str:
+        return _pattern(self.item)
+
+    @property
+    def legend(self) -> str:
+        return _legend(self.item)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.value in ("", "0")
+
+    @property
+    def value_label(self) -> str:
+        """The clinical word of the value shown (read-only pages)."""
+        try:
+            return self.item.label_of(int(self.value))
+        except (ValueError, KeyError):
+            return ""
+
+
+@dataclass
+class GridRow:
+    key: str
+    label: str
+    cells: list[GridCell] = field(default_factory=list)
+
+
+class ClasiGrid:
+    """The CLASI entry grid built from the instrument's data (13 areas x the
+    area items in form order, the N/A scalp-scarring cell, the items scored
+    once per examination and the 12-month modifier), and the parser that
+    turns its POST back into the exchange-format examination.
+
+    Validation is the scoring engine's (parse_exam_all_errors); this class
+    only maps each error's exchange-format path back to the cell it came
+    from, so the message sits next to that cell.
+    """
+
+    def __init__(self, data=None, *, initial: Exam | None = None, instrument: Instrument = CLASI,
+                 skipped: bool = False) -> None:
+        self.instrument = instrument
+        self.data = data
+        self.errors: dict[str, str] = {}
+        self.non_field_errors: list[str] = []
+        self.exam: Exam | None = None
+        values: dict[str, str] = {}
+        flag = False
+        if data is not None:
+            values = {k: str(v).strip() for k, v in data.items() if k.startswith(GRID_PREFIX + "-")}
+            flag = bool(data.get(exam_item_name(instrument.modifier.key)))
+            self.skipped = bool(data.get(SKIP_FIELD))
+        else:
+            self.skipped = skipped
+            if initial is not None:
+                for area_key, cells in initial.areas.items():
+                    for item_key, value in cells.items():
+                        values[cell_name(area_key, item_key)] = str(value)
+                for item_key, value in initial.exam_items.items():
+                    values[exam_item_name(item_key)] = str(value)
+                flag = initial.dyspigmentation_lasts_12_months
+        self.flag_checked = flag
+        self.rows = [
+            GridRow(area.key, area.label, [
+                GridCell(
+                    name=cell_name(area.key, item.key),
+                    label=f"{area.label}: {item.label}",
+                    item=item,
+                    applies=instrument.applies(area.key, item.key),
+                    value=values.get(cell_name(area.key, item.key), ""),
+                    reason=("" if instrument.applies(area.key, item.key)
+                            else instrument.not_applicable_reason(area.key, item.key)),
+                )
+                for item in instrument.area_items
+            ])
+            for area in instrument.areas
+        ]
+        self.exam_cells = [
+            GridCell(name=exam_item_name(item.key), label=item.label, item=item, applies=True,
+                     value=values.get(exam_item_name(item.key), ""))
+            for item in instrument.exam_items
+        ]
+        self._cells = {c.name: c for row in self.rows for c in row.cells}
+        self._cells.update({c.name: c for c in self.exam_cells})
+
+    # -- template helpers ---------------------------------------------------
+
+    @property
+    def columns(self) -> list[Item]:
+        return list(self.instrument.area_items)
+
+    @property
+    def modifier(self):
+        return self.instrument.modifier
+
+    @property
+    def flag_name(self) -> str:
+        return exam_item_name(self.instrument.modifier.key)
+
+    @property
+    def skip_name(self) -> str:
+        return SKIP_FIELD
+
+    def legend(self) -> list[tuple[Item, list[tuple[int, str]]]]:
+        return [(i, list(i.value_labels.items())) for i in self.instrument.items]
+
+    # -- parsing ------------------------------------------------------------
+
+    def to_document(self) -> dict:
+        """The exchange-format examination typed into the grid, with the
+        cells' own errors (not a whole number) collected on the way.  Blank
+        cells are left out and score 0, as on the paper form; a value posted
+        for a not-applicable cell is passed on so the engine names it."""
+        doc: dict = {"instrument": self.instrument.name, "areas": {}}
+        for row in self.rows:
+            entered: dict = {}
+            for cell in row.cells:
+                if cell.value:
+                    entered[cell.item.key] = self._number(cell)
+            if entered:
+                doc["areas"][row.key] = entered
+        for cell in self.exam_cells:
+            if cell.value:
+                doc[cell.item.key] = self._number(cell)
+        if self.flag_checked:
+            doc[self.instrument.modifier.key] = True
+        return doc
+
+    def _number(self, cell: GridCell) -> object:
+        text = cell.value
+        if text.isascii() and text.isdigit() and len(text) <= 3:
+            return int(text)
+        # Not a whole number: pass the text on so the engine reports it, and
+        # word the message for a person rather than for JSON.
+        self.errors[cell.name] = f"Enter one of {cell.item.values_text}, not “{text[:20]}”."
+        return text
+
+    def is_valid(self) -> bool:
+        self.errors, self.non_field_errors, self.exam = {}, [], None
+        if self.data is None:
+            return False
+        if self.skipped:
+            return True
+        exam, errors = parse_exam_all_errors(self.to_document())
+        for error in errors:
+            name = self._field_for(error.path)
+            if name is None:
+                self.non_field_errors.append(str(error))
+            elif name not in self.errors:
+                self.errors[name] = error.message[:1].upper() + error.message[1:] + "."
+        for name, message in self.errors.items():
+            self._cells[name].error = message
+        if self.errors or self.non_field_errors:
+            return False
+        self.exam = exam
+        return True
+
+    def _field_for(self, path: str) -> str | None:
+        parts = path.split(".")
+        if len(parts) == 3 and parts[0] == "areas":
+            name = cell_name(parts[1], parts[2])
+        elif len(parts) == 1:
+            name = exam_item_name(parts[0])
+        else:
+            return None
+        return name if name in self._cells else None
+
+    def cell_errors(self) -> list[GridCell]:
+        return [c for c in self._cells.values() if c.error]
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+class VisitForm(forms.Form):
+    date = forms.DateField(label="Visit date", widget=DATE_WIDGET())
+    clinician = forms.ModelChoiceField(queryset=None, required=False, label="Clinician",
+                                       empty_label="— not recorded —")
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, clinicians=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinicians
+        self.fields["clinician"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+# Units a clinician would write; the field stays editable (labs differ).
+LAB_UNITS: dict[str, str] = {
+    LabTest.ANTI_DSDNA: "IU/mL",
+    LabTest.C3: "g/L",
+    LabTest.C4: "g/L",
+    LabTest.ANC: "×10⁹/L",
+    LabTest.PLATELETS: "×10⁹/L",
+    LabTest.WBC: "×10⁹/L",
+    LabTest.HEMOGLOBIN: "g/dL",
+    LabTest.CREATININE: "µmol/L",
+    LabTest.URINE_PROTEIN: "g/24 h",
+}
+
+
+class LabsForm(forms.Form):
+    """One row per lab test: a value and its unit (the pregnancy test: a result).
+    A blank value means the test was not done at this visit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for test in LabTest:
+            if test == LabTest.PREGNANCY:
+                self.fields["lab-pregnancy-result"] = forms.ChoiceField(
+                    label=test.label, required=False,
+                    choices=[("", "— not done —"), *PregnancyResult.choices])
+                continue
+            self.fields[f"lab-{test.value}-value"] = forms.DecimalField(
+                label=test.label, required=False, min_value=Decimal(0), max_digits=12,
+                decimal_places=4, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}))
+            self.fields[f"lab-{test.value}-unit"] = forms.CharField(
+                label=f"{test.label} unit", required=False, max_length=32,
+                initial=LAB_UNITS.get(test.value, ""), widget=forms.TextInput(attrs={"size": 7}))
+
+    def rows(self):
+        """(test label, value field, unit field) per test, for the template."""
+        for test in LabTest:
+            if test == LabTest.PREGNANCY:
+                yield test.label, self["lab-pregnancy-result"], None
+            else:
+                yield test.label, self[f"lab-{test.value}-value"], self[f"lab-{test.value}-unit"]
+
+    def lab_inputs(self) -> list[LabInput]:
+        data = self.cleaned_data
+        labs = []
+        for test in LabTest:
+            if test == LabTest.PREGNANCY:
+                if data.get("lab-pregnancy-result"):
+                    labs.append(LabInput(test=test.value, result=data["lab-pregnancy-result"]))
+            elif data.get(f"lab-{test.value}-value") is not None:
+                labs.append(LabInput(test=test.value, value=data[f"lab-{test.value}-value"],
+                                     unit=data.get(f"lab-{test.value}-unit") or ""))
+        return labs
+
+    @staticmethod
+    def initial_from(labs) -> dict:
+        initial: dict = {}
+        for lab in labs:
+            if lab.test == LabTest.PREGNANCY:
+                initial["lab-pregnancy-result"] = lab.result
+            else:
+                initial[f"lab-{lab.test}-value"] = lab.value.normalize()
+                initial[f"lab-{lab.test}-unit"] = lab.unit
+        return initial
+
+
+CTCAE_GRADES = [("", "—"), *[(str(g), f"Grade {g}") for g in range(1, 6)]]
+SPARE_EVENT_ROWS = 2
+
+
+class EventsForm(forms.Form):
+    """Adverse events as numbered rows (term + CTCAE grade); a blank row is
+    ignored.  Without JavaScript there is no "add a row" button, so the form
+    always offers spare rows."""
+
+    def __init__(self, *args, rows: int = SPARE_EVENT_ROWS, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            posted = [k for k in self.data if k.startswith("ae-") and k.endswith("-term")]
+            rows = max(rows, len(posted))
+        self.row_count = rows
+        for i in range(rows):
+            self.fields[f"ae-{i}-term"] = forms.CharField(
+                label=f"Adverse event {i + 1}: CTCAE term", required=False, max_length=200)
+            self.fields[f"ae-{i}-grade"] = forms.TypedChoiceField(
+                label=f"Adverse event {i + 1}: grade", required=False, choices=CTCAE_GRADES,
+                coerce=int, empty_value=None)
+
+    def rows(self):
+        for i in range(self.row_count):
+            yield i + 1, self[f"ae-{i}-term"], self[f"ae-{i}-grade"]
+
+    def clean(self):
+        data = super().clean()
+        for i in range(self.row_count):
+            term = (data.get(f"ae-{i}-term") or "").strip()
+            grade = data.get(f"ae-{i}-grade")
+            if term and grade is None:
+                self.add_error(f"ae-{i}-grade", "Give the CTCAE grade (1-5).")
+            elif grade is not None and not term:
+                self.add_error(f"ae-{i}-term", "Name the adverse event (CTCAE term).")
+        return data
+
+    def event_inputs(self) -> list[AdverseEventInput]:
+        out = []
+        for i in range(self.row_count):
+            term = (self.cleaned_data.get(f"ae-{i}-term") or "").strip()
+            grade = self.cleaned_data.get(f"ae-{i}-grade")
+            if term and grade is not None:
+                out.append(AdverseEventInput(term=term, grade=grade))
+        return out
+
+    @staticmethod
+    def initial_from(events) -> dict:
+        initial: dict = {}
+        for i, event in enumerate(events):
+            initial[f"ae-{i}-term"] = event.term
+            initial[f"ae-{i}-grade"] = str(event.grade)
+        return initial
+
+
+# -- courses and dose steps ---------------------------------------------------
+
+EVERY_DAYS_CHOICES = [
+    (1, "daily"),
+    (2, "alternate days (every 2 days)"),
+    (3, "every 3 days"),
+    (7, "weekly"),
+]
+
+
+class DoseFields(forms.Form):
+    mg = forms.DecimalField(label="Dose (mg)", min_value=Decimal("0.01"), max_digits=6,
+                            decimal_places=2, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}))
+    every_days = forms.TypedChoiceField(label="How often", choices=EVERY_DAYS_CHOICES,
+                                        coerce=int, initial=1)
+
+
+class CourseStartForm(DoseFields):
+    start = forms.DateField(label="Start date", widget=DATE_WIDGET())
+    field_order = ["start", "mg", "every_days"]
+
+
+class DoseStepForm(DoseFields):
+    date = forms.DateField(label="From", widget=DATE_WIDGET())
+    field_order = ["date", "mg", "every_days"]
+
+
+class WithdrawForm(forms.Form):
+    end = forms.DateField(label="Withdrawal date", widget=DATE_WIDGET())
+    stop_reason = forms.ChoiceField(label="Reason", choices=[("", "— choose —"), *StopReason.choices])
+
+
+class CourseEditForm(forms.Form):
+    start = forms.DateField(label="Start date", widget=DATE_WIDGET())
+    end = forms.DateField(label="Withdrawal date", required=False,
+                          widget=DATE_WIDGET(),
+                          help_text="Leave empty while the course runs.")
+    stop_reason = forms.ChoiceField(label="Reason", required=False,
+                                    choices=[("", "— still running —"), *StopReason.choices])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("end") and not data.get("stop_reason"):
+            self.add_error("stop_reason", "Give the reason lenalidomide was stopped.")
+        return data
+
+
+class PatientSearchForm(forms.Form):
+    """The patient list's filters; every field optional, bad values ignored."""
+
+    q = forms.CharField(label="Find a patient", required=False, max_length=64,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Code or name",
+                                                      "autocomplete": "off"}))
+    on_lenalidomide = forms.BooleanField(label="On lenalidomide now", required=False)
+    subtype = forms.ChoiceField(label="CLE subtype", required=False,
+                                choices=[("", "Any subtype"), *CleSubtype.choices])
