@@ -27,6 +27,7 @@ static/js/charts.js.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -493,9 +494,11 @@ def trend_figure(
         title_text="CLASI", range=[0, top + 3], rangemode="tozero", row=1, col=1,
         secondary_y=False, gridcolor="#eceff3", zeroline=False,
     )
+    # Round tick steps on the dose axis (5 mg up to 25 mg/day), with head room for the labels.
+    dose_top = 5 * math.ceil(max_dose * 1.5 / 5)
     fig.update_yaxes(
-        title_text="mg/day", range=[0, max_dose * 1.6], row=1, col=1, secondary_y=True,
-        showgrid=False, zeroline=False,
+        title_text="mg/day", range=[0, dose_top], dtick=5 if dose_top <= 25 else 10,
+        row=1, col=1, secondary_y=True, showgrid=False, zeroline=False,
     )
     fig.update_yaxes(
         title_text="× limit", type="log", row=2, col=1, gridcolor="#eceff3",

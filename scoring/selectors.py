@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -152,6 +153,18 @@ class CourseRow:
     stop_reason_label: str
 
 
+def _plain(value):
+    """A stored Decimal without the column's padding: 30.0000 -> 30, 0.7000 -> 0.7.
+
+    Equal in value (so the timeline equals timelines_for's), but signal messages
+    read "anti-dsDNA 30 IU/mL" rather than "30.0000".
+    """
+    if not isinstance(value, Decimal):
+        return value
+    plain = value.normalize()
+    return plain.quantize(Decimal(1)) if plain.as_tuple().exponent > 0 else plain
+
+
 def _stop_reason_label(value: str | None) -> str:
     if not value:
         return ""
@@ -178,7 +191,7 @@ def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
             value = lab.result if lab.test == LabTest.PREGNANCY else lab.value
             if value is None or value == "":
                 continue
-            labs.append(LabValue(visit.date, lab.test, value, lab.unit))
+            labs.append(LabValue(visit.date, lab.test, _plain(value), lab.unit))
     courses = [
         Course(
             str(c.pk),
