@@ -109,18 +109,19 @@ def relapse_free_figure(km: KaplanMeier, every_weeks: int = 4) -> dict[str, Any]
     last_week = max(xs[-1], table[-1][0] if table else 0)
     # The number at risk under the axis, one figure per tick (paper y < 0).
     annotations = [
-        {"x": week, "y": -0.2, "xref": "x", "yref": "paper", "text": str(n), "showarrow": False,
+        {"x": week, "y": -0.24, "xref": "x", "yref": "paper", "text": str(n), "showarrow": False,
          "font": {"size": 12}}
         for week, n in table
     ]
     annotations.append(
-        {"x": 0, "y": -0.2, "xref": "paper", "yref": "paper", "xanchor": "right", "text": "At risk  ",
+        {"x": 0, "y": -0.24, "xref": "paper", "yref": "paper", "xanchor": "right", "text": "At risk  ",
          "showarrow": False, "font": {"size": 12}}
     )
-    _base_layout(fig, title, 440, 110)
+    # 560 px: the height static/css/charts.css gives every .chart.
+    _base_layout(fig, title, 560, 130)
     fig.update_layout(annotations=annotations)
     fig.update_xaxes(
-        title={"text": "Weeks since withdrawal", "standoff": 35},
+        title={"text": "Weeks since withdrawal (row below: number at risk)", "standoff": 8},
         range=[0, last_week + 1],
         tickmode="array",
         tickvals=[week for week, _ in table],
@@ -150,7 +151,7 @@ def activity_by_week_figure(points: Sequence[WeekActivity]) -> dict[str, Any]:
             hovertemplate="Week %{x}: mean CLASI-A %{y} over %{customdata} courses<extra></extra>",
         )
     )
-    _base_layout(fig, title, 400, 60)
+    _base_layout(fig, title, 560, 60)
     top = max(p.mean_activity_1dp for p in points)
     fig.update_xaxes(title={"text": "Weeks since course start (0 = baseline)"}, tickmode="array",
                      tickvals=[p.week for p in points])
