@@ -55,6 +55,7 @@ SCHEMA_FILENAME = "cle-tracker-1.schema.json"
 # DecimalField limits of the record (DoseStep.mg 6/2, LabResult.value 12/4).
 MG_PLACES, LAB_PLACES = 2, 4
 BATCH = 1000
+FLUSH_VISITS = 5000
 
 Existing = Literal["error", "update", "skip"]
 Progress = Callable[[str, int, int], None]
@@ -504,17 +505,21 @@ def _write(
             )
         result.courses += len(p.courses)
         result.visits += len(p.visits)
-        if progress is not None and (n % 50 == 0 or n == total):
-            progress("scoring", n, total)
-    order = (Course, DoseStep, Visit, Assessment, LabResult, AdverseEvent)
-    for step, model in enumerate(order, start=1):
-        objs = rows[model]
-        for start in range(0, len(objs), BATCH * 5):
-            model.objects.bulk_create(objs[start : start + BATCH * 5], batch_size=BATCH)
-        if progress is not None:
-            progress("writing", step, len(order))
+        # Flush every few thousand visits: memory stays flat whatever the file's size.
+        if len(rows[Visit]) >= FLUSH_VISITS or n == total:
+            _flush(rows)
+            rows.clear()
+            if progress is not None:
+                progress("writing", n, total)
     _audit(to_write, source, actor)
     return result
+
+
+def _flush(rows: dict[type, list]) -> None:
+    # Parents before children: the foreign keys are checked row by row on SQLite.
+    for model in (Course, DoseStep, Visit, Assessment, LabResult, AdverseEvent):
+        if rows.get(model):
+            model.objects.bulk_create(rows[model], batch_size=BATCH)
 
 
 def _audit(to_write: list[tuple[PatientIn, uuid.UUID, bool]], source: str, actor) -> None:
