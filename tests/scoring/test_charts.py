@@ -145,3 +145,16 @@ def test_charts_module_is_pure():
     code = "import sys, scoring.charts; print(any(m.startswith('django') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plotly_accepts_every_property_of_the_figure():
+    # The figure is built from plain dicts for speed; plotly's own validator
+    # (which raises on any unknown property or bad value) checks it here.
+    import plotly.graph_objects as go
+
+    t = timeline()
+    (flag,) = find_flags(t)
+    for figure in (fig(), trend_figure(t, [flag], acknowledged={flag.key}), trend_figure(PatientTimeline("E"))):
+        validated = go.Figure(figure)
+        assert len(validated.data) == len(figure["data"])
+        assert validated.layout.yaxis3.type in ("log", None)
