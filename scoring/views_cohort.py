@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from clinic.access import clinics_for, require_clinic
 from patients.models import Patient
@@ -50,6 +51,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+@require_safe  # a read-only page: a POST is 405, never a write
 def cohort(request: HttpRequest) -> HttpResponse:
     clinics = clinics_for(request.user)
     context: dict[str, Any] = {"nav": "cohort", "clinics": clinics}
