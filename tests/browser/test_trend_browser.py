@@ -50,6 +50,12 @@ def test_chart_drawn_and_flag_acknowledged(page, live_server, transactional_db, 
     assert page.evaluate("document.documentElement.scrollWidth <= 1024")
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "patient_trend.png"), full_page=True)
+    # Printed, the chart stays (the print CSS hides the nav and forms, not the figure).
+    page.emulate_media(media="print")
+    box = chart.bounding_box()
+    assert chart.is_visible() and box is not None and box["width"] > 600 and box["height"] > 400
+    assert not page.locator(".ack-form").first.is_visible()
+    page.emulate_media(media="screen")
 
     page.goto(f"{live_server.url}/attention/")
     assert page.get_by_role("link", name="SYN-BRW").count() == 1
