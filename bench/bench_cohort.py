@@ -40,8 +40,12 @@ def _admin(url: str, sql: str) -> None:
 
     parts = urlsplit(url)
     with psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-        dbname=parts.path.lstrip("/") or "postgres", autocommit=True,
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
     ) as conn:
         conn.execute(sql)
 
@@ -56,7 +60,10 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--visits", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
     parser.add_argument("--db", default="cle_bench")
     args = parser.parse_args()
 
@@ -101,7 +108,9 @@ def run(args) -> None:
     t = time.perf_counter()
     with CaptureQueriesContext(connection) as q_import:
         if os.environ.get("BENCH_PROFILE"):
-            import cProfile, pstats
+            import cProfile
+            import pstats
+
             prof = cProfile.Profile()
             result = prof.runcall(import_document, json.loads(text), source="bench.json")
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
@@ -116,7 +125,9 @@ def run(args) -> None:
     t = time.perf_counter()
     with CaptureQueriesContext(connection) as q_export:
         exported = dumps_document(export_document(clinic))
-    print(f"export:    {time.perf_counter() - t:6.2f} s  ({len(q_export)} SQL queries, {len(exported) / 1e6:.1f} MB)")
+    print(
+        f"export:    {time.perf_counter() - t:6.2f} s  ({len(q_export)} SQL queries, {len(exported) / 1e6:.1f} MB)"
+    )
     del exported
 
     rss_before = _rss_mb()
@@ -128,21 +139,36 @@ def run(args) -> None:
     reported = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"report:    {reported:6.2f} s  ({len(q_report)} SQL queries; tracemalloc peak {peak / 1e6:.1f} MB)")
+    print(
+        f"report:    {reported:6.2f} s  ({len(q_report)} SQL queries; tracemalloc peak {peak / 1e6:.1f} MB)"
+    )
     t = time.perf_counter()
     with CaptureQueriesContext(connection) as q_charts:
         km = cohort.relapse_free()
         weeks = cohort.activity_by_week()
-    print(f"charts:    {time.perf_counter() - t:6.2f} s  ({len(q_charts)} SQL queries; KM n={km.n}, {len(weeks)} week bins)")
+    print(
+        f"charts:    {time.perf_counter() - t:6.2f} s  ({len(q_charts)} SQL queries; KM n={km.n}, {len(weeks)} week bins)"
+    )
     print(
         "report:    "
-        + ", ".join(f"{k}={report[k]}" for k in (
-            "patients", "courses", "evaluable_courses", "complete_response_rate",
-            "withdrawn_in_complete_response", "relapse_rate", "weeks_to_relapse", "mean_baseline_activity",
-        ))
+        + ", ".join(
+            f"{k}={report[k]}"
+            for k in (
+                "patients",
+                "courses",
+                "evaluable_courses",
+                "complete_response_rate",
+                "withdrawn_in_complete_response",
+                "relapse_rate",
+                "weeks_to_relapse",
+                "mean_baseline_activity",
+            )
+        )
         + f", flags={len(report['flags'])}"
     )
-    print(f"peak RSS (ru_maxrss, whole process): {_rss_mb():.0f} MB (before the report: {rss_before:.0f} MB)")
+    print(
+        f"peak RSS (ru_maxrss, whole process): {_rss_mb():.0f} MB (before the report: {rss_before:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

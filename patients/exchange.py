@@ -216,14 +216,20 @@ def _describe_schema_error(error: SchemaError) -> tuple[list[str | int], str]:
         missing = next(k for k in error.validator_value if k not in instance)
         return parts + [missing], "is required"
     if kind == "enum":
-        return parts, f"{_json(instance)} is not one of {', '.join(_json(v) for v in error.validator_value)}"
+        return (
+            parts,
+            f"{_json(instance)} is not one of {', '.join(_json(v) for v in error.validator_value)}",
+        )
     if kind == "const":
         return parts, f"{_json(instance)} is not {_json(error.validator_value)}"
     if kind == "format" or (kind == "pattern" and error.validator_value.startswith("^\\d{4}")):
         return parts, f"{_json(instance)} is not a date (YYYY-MM-DD)"
     if kind == "dependentRequired":
         needed = next(iter(error.validator_value.values()))
-        return parts, f"{error.message.split(' is a dependency')[0]} needs {', '.join(map(_json, needed))}"
+        return (
+            parts,
+            f"{error.message.split(' is a dependency')[0]} needs {', '.join(map(_json, needed))}",
+        )
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -252,7 +258,7 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def _decimal(value: int | float, places: int, path: str) -> Decimal:
+def _decimal(value: float, places: int, path: str) -> Decimal:
     # Floats come from the JSON text; repr() is the shortest text that reads
     # back to the same float, i.e. what the file said (0.85 -> Decimal("0.85")).
     try:
@@ -261,7 +267,9 @@ def _decimal(value: int | float, places: int, path: str) -> Decimal:
         raise DocumentError(path, f"{value!r} is not a number") from None
     if not number.is_finite():
         raise DocumentError(path, f"{value!r} is not a number")
-    if number.as_tuple().exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
+    if number.as_tuple().exponent < -places and number != number.quantize(
+        Decimal(1).scaleb(-places)
+    ):
         raise DocumentError(path, f"{value} has more than {places} decimal places")
     return number
 
@@ -313,7 +321,8 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
     code = raw["code"].strip()
     if code in seen_codes:
         raise DocumentError(
-            f"{here}.code", f"{_json(code)} is also the code of patients[{seen_codes[code]}]; codes are unique"
+            f"{here}.code",
+            f"{_json(code)} is also the code of patients[{seen_codes[code]}]; codes are unique",
         )
     seen_codes[code] = i
     birth = _date(raw["birth_date"]) if "birth_date" in raw else None
@@ -337,14 +346,18 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
         "reproductive_potential": raw.get("reproductive_potential", False),
         "note": raw.get("note", ""),
     }
-    courses = [_parse_course(f"{here}.courses[{k}]", c) for k, c in enumerate(raw.get("courses", []))]
+    courses = [
+        _parse_course(f"{here}.courses[{k}]", c) for k, c in enumerate(raw.get("courses", []))
+    ]
     _check_overlaps(here, courses)
     visits: list[VisitIn] = []
     seen_dates: dict[dt.date, int] = {}
     for j, v in enumerate(raw.get("visits", [])):
         visit = _parse_visit(f"{here}.visits[{j}]", v)
         if visit.date > today:
-            raise DocumentError(f"{here}.visits[{j}].date", f"{visit.date.isoformat()} is in the future")
+            raise DocumentError(
+                f"{here}.visits[{j}].date", f"{visit.date.isoformat()} is in the future"
+            )
         if visit.date in seen_dates:
             raise DocumentError(
                 f"{here}.visits[{j}].date",
@@ -362,17 +375,24 @@ def _parse_course(here: str, raw: dict) -> CourseIn:
     start = _date(raw["start"])
     end = _date(raw["end"]) if "end" in raw else None
     if end is not None and end < start:
-        raise DocumentError(f"{here}.end", f"the withdrawal {end.isoformat()} is before the start {start.isoformat()}")
+        raise DocumentError(
+            f"{here}.end",
+            f"the withdrawal {end.isoformat()} is before the start {start.isoformat()}",
+        )
     doses: list[DoseIn] = []
     for k, d in enumerate(raw.get("doses", [])):
         where = f"{here}.doses[{k}]"
         date = _date(d["date"])
         if date < start or (end is not None and date > end):
             until = end.isoformat() if end else "ongoing"
-            raise DocumentError(f"{where}.date", f"{date.isoformat()} is outside the course ({start.isoformat()} to {until})")
+            raise DocumentError(
+                f"{where}.date",
+                f"{date.isoformat()} is outside the course ({start.isoformat()} to {until})",
+            )
         if doses and date <= doses[-1].date:
             raise DocumentError(
-                f"{where}.date", f"{date.isoformat()} is not after the previous dose step; steps are in date order, one per day"
+                f"{where}.date",
+                f"{date.isoformat()} is not after the previous dose step; steps are in date order, one per day",
             )
         doses.append(DoseIn(date, _decimal(d["mg"], MG_PLACES, f"{where}.mg"), d["every_days"]))
     return CourseIn(raw["drug"], start, end, raw.get("stop_reason", ""), doses)
@@ -382,7 +402,9 @@ def _check_overlaps(here: str, courses: list[CourseIn]) -> None:
     for k, course in enumerate(courses):
         for m in range(k):
             other = courses[m]
-            if other.start <= (course.end or dt.date.max) and course.start <= (other.end or dt.date.max):
+            if other.start <= (course.end or dt.date.max) and course.start <= (
+                other.end or dt.date.max
+            ):
                 until = other.end.isoformat() if other.end else "still running"
                 raise DocumentError(
                     f"{here}.courses[{k}].start",
@@ -409,7 +431,9 @@ def loads_document(text: str | bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DocumentError("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise DocumentError(
+            "", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
     except UnicodeDecodeError:
         raise DocumentError("", "not UTF-8 text") from None
 
@@ -440,7 +464,12 @@ def import_document(
 
 
 def _write(
-    parsed: ParsedDocument, clinic: Clinic | None, existing: Existing, source: str, actor, progress: Progress | None
+    parsed: ParsedDocument,
+    clinic: Clinic | None,
+    existing: Existing,
+    source: str,
+    actor,
+    progress: Progress | None,
 ) -> ImportResult:
     if clinic is None:
         clinic, _ = Clinic.objects.get_or_create(name=parsed.clinic)
@@ -477,17 +506,34 @@ def _write(
             list(patients.values()), [*to_write[0][0].fields, "updated_at"], batch_size=BATCH
         )
     Patient.objects.bulk_create(
-        [Patient(id=pid, clinic=clinic, code=p.code, **p.fields) for p, pid, is_update in to_write if not is_update],
+        [
+            Patient(id=pid, clinic=clinic, code=p.code, **p.fields)
+            for p, pid, is_update in to_write
+            if not is_update
+        ],
         batch_size=BATCH,
     )
     rows: dict[type, list] = defaultdict(list)
     total = len(to_write)
     for n, (p, pid, _) in enumerate(to_write, start=1):
         for c in p.courses:
-            course = Course(id=uuid.uuid4(), patient_id=pid, drug=c.drug, start=c.start, end=c.end, stop_reason=c.stop_reason)
+            course = Course(
+                id=uuid.uuid4(),
+                patient_id=pid,
+                drug=c.drug,
+                start=c.start,
+                end=c.end,
+                stop_reason=c.stop_reason,
+            )
             rows[Course].append(course)
             rows[DoseStep].extend(
-                DoseStep(id=uuid.uuid4(), course_id=course.id, date=d.date, mg=d.mg, every_days=d.every_days)
+                DoseStep(
+                    id=uuid.uuid4(),
+                    course_id=course.id,
+                    date=d.date,
+                    mg=d.mg,
+                    every_days=d.every_days,
+                )
                 for d in c.doses
             )
         for v in p.visits:
@@ -495,13 +541,23 @@ def _write(
             rows[Visit].append(visit)
             if v.exam is not None:
                 # The one scorer computes the totals (scoring.services).
-                rows[Assessment].append(Assessment(id=uuid.uuid4(), visit_id=visit.id, **assessment_values(v.exam)))
+                rows[Assessment].append(
+                    Assessment(id=uuid.uuid4(), visit_id=visit.id, **assessment_values(v.exam))
+                )
             rows[LabResult].extend(
-                LabResult(id=uuid.uuid4(), visit_id=visit.id, test=lab.test, value=lab.value, result=lab.result, unit=lab.unit)
+                LabResult(
+                    id=uuid.uuid4(),
+                    visit_id=visit.id,
+                    test=lab.test,
+                    value=lab.value,
+                    result=lab.result,
+                    unit=lab.unit,
+                )
                 for lab in v.labs
             )
             rows[AdverseEvent].extend(
-                AdverseEvent(id=uuid.uuid4(), visit_id=visit.id, term=term, grade=grade) for term, grade in v.events
+                AdverseEvent(id=uuid.uuid4(), visit_id=visit.id, term=term, grade=grade)
+                for term, grade in v.events
             )
         result.courses += len(p.courses)
         result.visits += len(p.visits)
@@ -540,8 +596,10 @@ def _audit(to_write: list[tuple[PatientIn, uuid.UUID, bool]], source: str, actor
             changes={
                 "import": [
                     "",
-                    f"{'replaced from' if is_update else 'imported from'} {what}: "
-                    f"{len(p.courses)} courses, {len(p.visits)} visits",
+                    (
+                        f"{'replaced from' if is_update else 'imported from'} {what}: "
+                        f"{len(p.courses)} courses, {len(p.visits)} visits"
+                    ),
                 ]
             },
             actor=actor,
@@ -575,19 +633,29 @@ def export_document(clinic: Clinic) -> dict[str, Any]:
         _clinic_patients(clinic)
         .order_by("code")
         .values_list(
-            "id", "code", "name", "sex", "birth_date", "cle_subtypes", "sle", "sle_diagnosed",
-            "reproductive_potential", "note",
+            "id",
+            "code",
+            "name",
+            "sex",
+            "birth_date",
+            "cle_subtypes",
+            "sle",
+            "sle_diagnosed",
+            "reproductive_potential",
+            "note",
         )
     )
     doses: dict[uuid.UUID, list] = defaultdict(list)
-    for course_id, date, mg, every in DoseStep.objects.filter(course__patient__clinic=clinic).values_list(
-        "course_id", "date", "mg", "every_days"
-    ):
-        doses[course_id].append({"date": date.isoformat(), "mg": json_number(mg), "every_days": every})
+    for course_id, date, mg, every in DoseStep.objects.filter(
+        course__patient__clinic=clinic
+    ).values_list("course_id", "date", "mg", "every_days"):
+        doses[course_id].append(
+            {"date": date.isoformat(), "mg": json_number(mg), "every_days": every}
+        )
     courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, drug, start, end, reason in Course.objects.filter(patient__clinic=clinic).values_list(
-        "id", "patient_id", "drug", "start", "end", "stop_reason"
-    ):
+    for cid, pid, drug, start, end, reason in Course.objects.filter(
+        patient__clinic=clinic
+    ).values_list("id", "patient_id", "drug", "start", "end", "stop_reason"):
         course: dict[str, Any] = {"drug": drug, "start": start.isoformat()}
         if end is not None:
             course["end"] = end.isoformat()
@@ -596,10 +664,13 @@ def export_document(clinic: Clinic) -> dict[str, Any]:
         course["doses"] = sorted(doses.get(cid, []), key=lambda d: d["date"])
         courses[pid].append(course)
     labs: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, test, value, result, unit in LabResult.objects.filter(visit__patient__clinic=clinic).values_list(
-        "visit_id", "test", "value", "result", "unit"
-    ):
-        lab: dict[str, Any] = {"test": test, "value": result if test == LabTest.PREGNANCY else json_number(value)}
+    for vid, test, value, result, unit in LabResult.objects.filter(
+        visit__patient__clinic=clinic
+    ).values_list("visit_id", "test", "value", "result", "unit"):
+        lab: dict[str, Any] = {
+            "test": test,
+            "value": result if test == LabTest.PREGNANCY else json_number(value),
+        }
         if unit:
             lab["unit"] = unit
         labs[vid].append(lab)
@@ -617,7 +688,9 @@ def export_document(clinic: Clinic) -> dict[str, Any]:
             # Compact: what the examiner found abnormal; parses back to the same Exam.
             visit["clasi"] = parse_exam(items).to_dict(compact=True)
         if vid in labs:
-            visit["labs"] = sorted(labs[vid], key=lambda x: (x["test"], str(x["value"]), x.get("unit", "")))
+            visit["labs"] = sorted(
+                labs[vid], key=lambda x: (x["test"], str(x["value"]), x.get("unit", ""))
+            )
         if vid in events:
             visit["adverse_events"] = sorted(events[vid], key=lambda e: (e["term"], e["grade"]))
         if note:
@@ -665,8 +738,14 @@ def csv_item_columns() -> list[tuple[str, str | None, str]]:
 
 
 CSV_TAIL = (
-    "activity", "damage", "severity", "course_start", "dose_mg", "dose_every_days",
-    "days_since_course_start", "days_since_withdrawal",
+    "activity",
+    "damage",
+    "severity",
+    "course_start",
+    "dose_mg",
+    "dose_every_days",
+    "days_since_course_start",
+    "days_since_withdrawal",
 )
 
 
@@ -680,18 +759,27 @@ def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
     columns = csv_item_columns()
     yield ["patient", "date", *(c[0] for c in columns), *CSV_TAIL]
     steps: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, date, mg, every in DoseStep.objects.filter(course__patient__clinic=clinic).order_by(
-        "date"
-    ).values_list("course_id", "date", "mg", "every_days"):
+    for cid, date, mg, every in (
+        DoseStep.objects.filter(course__patient__clinic=clinic)
+        .order_by("date")
+        .values_list("course_id", "date", "mg", "every_days")
+    ):
         steps[cid].append((date, mg, every))
     courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, start, end in Course.objects.filter(patient__clinic=clinic).order_by("start").values_list(
-        "id", "patient_id", "start", "end"
+    for cid, pid, start, end in (
+        Course.objects.filter(patient__clinic=clinic)
+        .order_by("start")
+        .values_list("id", "patient_id", "start", "end")
     ):
         courses[pid].append((start, end, steps.get(cid, [])))
     codes = dict(_clinic_patients(clinic).values_list("id", "code"))
     visits = Visit.objects.filter(patient__clinic=clinic).values_list(
-        "patient_id", "date", "assessment__items", "assessment__activity", "assessment__damage", "assessment__severity"
+        "patient_id",
+        "date",
+        "assessment__items",
+        "assessment__activity",
+        "assessment__damage",
+        "assessment__severity",
     )
     ordered = sorted(visits, key=lambda v: (codes[v[0]], v[1]))
     for pid, date, items, activity, damage, severity in ordered:
@@ -704,9 +792,14 @@ def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
             else:
                 value = items.get(key, 0)
                 row.append(int(value) if isinstance(value, bool) else value)
-        row += ["" if activity is None else activity, "" if damage is None else damage, severity or ""]
+        row += [
+            "" if activity is None else activity,
+            "" if damage is None else damage,
+            severity or "",
+        ]
         in_force = next(
-            (c for c in courses.get(pid, []) if c[0] <= date and (c[1] is None or date <= c[1])), None
+            (c for c in courses.get(pid, []) if c[0] <= date and (c[1] is None or date <= c[1])),
+            None,
         )
         if in_force is None:
             row += ["", "", "", ""]

@@ -57,7 +57,9 @@ def _filename(clinic, suffix: str) -> str:
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "exchange/index.html", {"nav": "exchange", "clinics": clinics_for(request.user)})
+    return render(
+        request, "exchange/index.html", {"nav": "exchange", "clinics": clinics_for(request.user)}
+    )
 
 
 @require_safe

@@ -109,13 +109,28 @@ def relapse_free_figure(km: KaplanMeier, every_weeks: int = 4) -> dict[str, Any]
     last_week = max(xs[-1], table[-1][0] if table else 0)
     # The number at risk under the axis, one figure per tick (paper y < 0).
     annotations = [
-        {"x": week, "y": -0.24, "xref": "x", "yref": "paper", "text": str(n), "showarrow": False,
-         "font": {"size": 12}}
+        {
+            "x": week,
+            "y": -0.24,
+            "xref": "x",
+            "yref": "paper",
+            "text": str(n),
+            "showarrow": False,
+            "font": {"size": 12},
+        }
         for week, n in table
     ]
     annotations.append(
-        {"x": 0, "y": -0.24, "xref": "paper", "yref": "paper", "xanchor": "right", "text": "At risk  ",
-         "showarrow": False, "font": {"size": 12}}
+        {
+            "x": 0,
+            "y": -0.24,
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "right",
+            "text": "At risk  ",
+            "showarrow": False,
+            "font": {"size": 12},
+        }
     )
     # 560 px: the height static/css/charts.css gives every .chart.
     _base_layout(fig, title, 560, 130)
@@ -153,7 +168,12 @@ def activity_by_week_figure(points: Sequence[WeekActivity]) -> dict[str, Any]:
     )
     _base_layout(fig, title, 560, 60)
     top = max(p.mean_activity_1dp for p in points)
-    fig.update_xaxes(title={"text": "Weeks since course start (0 = baseline)"}, tickmode="array",
-                     tickvals=[p.week for p in points])
-    fig.update_yaxes(title={"text": "Mean CLASI-A"}, range=[0, max(10.0, top * 1.2)], rangemode="tozero")
+    fig.update_xaxes(
+        title={"text": "Weeks since course start (0 = baseline)"},
+        tickmode="array",
+        tickvals=[p.week for p in points],
+    )
+    fig.update_yaxes(
+        title={"text": "Mean CLASI-A"}, range=[0, max(10.0, top * 1.2)], rangemode="tozero"
+    )
     return _plain(fig)

@@ -32,7 +32,9 @@ class ClinicCohort:
         return outcomes.relapse_free_curve(self.timelines, self.thresholds, self.as_of)
 
     def activity_by_week(self) -> list[outcomes.WeekActivity]:
-        return outcomes.mean_activity_by_week(self.timelines, self.as_of, thresholds=self.thresholds)
+        return outcomes.mean_activity_by_week(
+            self.timelines, self.as_of, thresholds=self.thresholds
+        )
 
 
 def clinic_cohort(clinic: Clinic, as_of: dt.date) -> ClinicCohort:

@@ -39,14 +39,20 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("Evaluable courses (baseline and on-treatment CLASI)", str(evaluable)),
         ("Stopped for an adverse event", str(report["stopped_for_adverse_event"])),
         ("Improved (MCID or better)", f"{report['improved']} of {evaluable}"),
-        ("Complete response (CLASI-A 0)",
-         f"{report['complete_response']} of {evaluable} ({_percent(report['complete_response_rate'])})"),
+        (
+            "Complete response (CLASI-A 0)",
+            f"{report['complete_response']} of {evaluable} ({_percent(report['complete_response_rate'])})",
+        ),
         ("Partial response (fall of 50% or more)", f"{report['partial_response']} of {evaluable}"),
         ("Withdrawn in complete response", str(withdrawn)),
-        ("Relapsed after withdrawal",
-         f"{report['relapsed_after_withdrawal']} of {withdrawn} ({_percent(report['relapse_rate'])})"),
-        ("Weeks to relapse (min / median / max)",
-         "–" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}"),
+        (
+            "Relapsed after withdrawal",
+            f"{report['relapsed_after_withdrawal']} of {withdrawn} ({_percent(report['relapse_rate'])})",
+        ),
+        (
+            "Weeks to relapse (min / median / max)",
+            "–" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
+        ),
         ("Mean baseline CLASI-A (evaluable courses)", "–" if mean is None else f"{mean:.1f}"),
     ]
 
@@ -80,7 +86,11 @@ def cohort(request: HttpRequest) -> HttpResponse:
         report=report,
         rows=summary_rows(report),
         flags=[
-            {**flag, "label": FLAG_LABELS.get(flag["kind"], flag["kind"]), "patient_id": codes.get(flag["patient"])}
+            {
+                **flag,
+                "label": FLAG_LABELS.get(flag["kind"], flag["kind"]),
+                "patient_id": codes.get(flag["patient"]),
+            }
             for flag in report["flags"]
         ],
         km=km,

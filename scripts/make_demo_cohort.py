@@ -48,8 +48,24 @@ SUBTYPE_AREAS: dict[str, tuple[str, ...]] = {
 NO_SCALE = {"tumid", "profundus"}
 
 FIRST_NAMES = (
-    "Alba", "Berta", "Carla", "Dolores", "Elena", "Fabiola", "Gemma", "Helena", "Irene",
-    "Julia", "Laia", "Marta", "Nuria", "Olga", "Paula", "Rosa", "Sara", "Teresa",
+    "Alba",
+    "Berta",
+    "Carla",
+    "Dolores",
+    "Elena",
+    "Fabiola",
+    "Gemma",
+    "Helena",
+    "Irene",
+    "Julia",
+    "Laia",
+    "Marta",
+    "Nuria",
+    "Olga",
+    "Paula",
+    "Rosa",
+    "Sara",
+    "Teresa",
 )
 
 
@@ -122,7 +138,11 @@ def exam(rng: random.Random, plan: Plan, activity: int, damage: dict[str, Any]) 
     # Form order for areas and items, so the file reads like the paper form.
     form_areas = [a for a in _AREA_ORDER if a in areas]
     out["areas"] = {
-        a: {k: areas[a][k] for k in ("erythema", "scale", "dyspigmentation", "scarring") if areas[a].get(k)}
+        a: {
+            k: areas[a][k]
+            for k in ("erythema", "scale", "dyspigmentation", "scarring")
+            if areas[a].get(k)
+        }
         for a in form_areas
         if any(areas[a].values())
     }
@@ -137,8 +157,19 @@ def exam(rng: random.Random, plan: Plan, activity: int, damage: dict[str, Any]) 
 
 
 _AREA_ORDER = (
-    "scalp", "ears", "nose_malar", "rest_of_face", "v_neck", "post_neck_shoulders", "chest",
-    "abdomen", "back_buttocks", "arms", "hands", "legs", "feet",
+    "scalp",
+    "ears",
+    "nose_malar",
+    "rest_of_face",
+    "v_neck",
+    "post_neck_shoulders",
+    "chest",
+    "abdomen",
+    "back_buttocks",
+    "arms",
+    "hands",
+    "legs",
+    "feet",
 )
 
 
@@ -213,12 +244,20 @@ def course_weeks(story: Story) -> tuple[list[int], int | None, list[tuple[int, i
     return weeks, stop, doses
 
 
-def labs_for(rng: random.Random, plan: Plan, week: int, withdrawal: int | None, neutropenia: bool) -> list[dict]:
+def labs_for(
+    rng: random.Random, plan: Plan, week: int, withdrawal: int | None, neutropenia: bool
+) -> list[dict]:
     labs: list[dict[str, Any]] = []
     on_drug = withdrawal is None or week <= withdrawal
     if week == 0 or week % 12 == 0:
         positive = plan.sle or "ACLE" in plan.subtypes
-        labs.append({"test": "anti_dsdna", "value": round(rng.uniform(60, 140) if positive else rng.uniform(2, 18), 1), "unit": "IU/mL"})
+        labs.append(
+            {
+                "test": "anti_dsdna",
+                "value": round(rng.uniform(60, 140) if positive else rng.uniform(2, 18), 1),
+                "unit": "IU/mL",
+            }
+        )
         labs.append({"test": "c3", "value": round(rng.uniform(0.85, 1.45), 2), "unit": "g/L"})
         labs.append({"test": "c4", "value": round(rng.uniform(0.12, 0.36), 2), "unit": "g/L"})
     if on_drug or week == 0:
@@ -230,13 +269,17 @@ def labs_for(rng: random.Random, plan: Plan, week: int, withdrawal: int | None, 
     return sorted(labs, key=lambda x: x["test"])
 
 
-def build_patient(rng: random.Random, plan: Plan, last_day: dt.date, max_visits: int | None = None) -> dict:
+def build_patient(
+    rng: random.Random, plan: Plan, last_day: dt.date, max_visits: int | None = None
+) -> dict:
     damage = damage_for(rng, plan)
     story = plan.story
     weeks, stop, doses = course_weeks(story)
     if stop is not None:
-        follow = [2, 4, 8, 12, 16, 24, 32, 40] if story.relapse_after is None else sorted(
-            {2, 4, story.relapse_after, story.relapse_after + 4}
+        follow = (
+            [2, 4, 8, 12, 16, 24, 32, 40]
+            if story.relapse_after is None
+            else sorted({2, 4, story.relapse_after, story.relapse_after + 4})
         )
         weeks = weeks + [stop + f for f in follow]
     visits: list[dict[str, Any]] = []
@@ -271,7 +314,9 @@ def build_patient(rng: random.Random, plan: Plan, last_day: dt.date, max_visits:
         end = dt.date.fromisoformat(stop_visit["date"]) if stop_visit else end
         course["end"] = end.isoformat()
         course["stop_reason"] = {
-            "adverse_event": "adverse_event", "none": "inefficacy", "partial": "inefficacy",
+            "adverse_event": "adverse_event",
+            "none": "inefficacy",
+            "partial": "inefficacy",
         }.get(story.kind, "remission")
     course["doses"] = [
         {"date": (plan.start + dt.timedelta(weeks=w)).isoformat(), "mg": mg, "every_days": every}
@@ -282,21 +327,41 @@ def build_patient(rng: random.Random, plan: Plan, last_day: dt.date, max_visits:
     if story.restart and story.relapse_after is not None and stop is not None:
         # Restarted at the relapse visit: 5 mg again, still running.
         relapse_day = dt.date.fromisoformat(course["end"]) + dt.timedelta(weeks=story.relapse_after)
-        relapse_visit = next((v for v in visits if abs((dt.date.fromisoformat(v["date"]) - relapse_day).days) <= 1), None)
+        relapse_visit = next(
+            (v for v in visits if abs((dt.date.fromisoformat(v["date"]) - relapse_day).days) <= 1),
+            None,
+        )
         if relapse_visit is not None:
             restart = dt.date.fromisoformat(relapse_visit["date"])
-            courses.append({"drug": "lenalidomide", "start": restart.isoformat(),
-                            "doses": [{"date": restart.isoformat(), "mg": 5, "every_days": 1}]})
+            courses.append(
+                {
+                    "drug": "lenalidomide",
+                    "start": restart.isoformat(),
+                    "doses": [{"date": restart.isoformat(), "mg": 5, "every_days": 1}],
+                }
+            )
             for weeks_after, fraction in ((2, 0.5), (4, 0.0), (8, 0.0)):
                 day = restart + dt.timedelta(weeks=weeks_after)
                 if day > last_day:
                     break
                 act = round(activity_at(story, 0, None) * 0.45 * fraction)
                 visits = [v for v in visits if v["date"] != day.isoformat()]
-                visits.append({"date": day.isoformat(), "clasi": exam(rng, plan, act, damage),
-                               "labs": labs_for(rng, plan, 1, None, False)})
-            visits = [v for v in visits if dt.date.fromisoformat(v["date"]) <= restart
-                      or any(dt.date.fromisoformat(v["date"]) == restart + dt.timedelta(weeks=w) for w in (2, 4, 8))]
+                visits.append(
+                    {
+                        "date": day.isoformat(),
+                        "clasi": exam(rng, plan, act, damage),
+                        "labs": labs_for(rng, plan, 1, None, False),
+                    }
+                )
+            visits = [
+                v
+                for v in visits
+                if dt.date.fromisoformat(v["date"]) <= restart
+                or any(
+                    dt.date.fromisoformat(v["date"]) == restart + dt.timedelta(weeks=w)
+                    for w in (2, 4, 8)
+                )
+            ]
             visits.sort(key=lambda v: v["date"])
     patient: dict[str, Any] = {
         "code": plan.code,
@@ -320,20 +385,80 @@ def demo_plans(rng: random.Random) -> list[Plan]:
     """The 15 women of the demo clinic and what happens to each."""
     d = dt.date
     stories: list[tuple[list[str], d, Story, dict[int, tuple[str, int]], str]] = [
-        (["DLE"], d(2024, 10, 7), Story("relapse", 14, clear_week=8, relapse_after=3), {2: ("Insomnia", 1)}, "thalidomide stopped for neuropathy"),
+        (
+            ["DLE"],
+            d(2024, 10, 7),
+            Story("relapse", 14, clear_week=8, relapse_after=3),
+            {2: ("Insomnia", 1)},
+            "thalidomide stopped for neuropathy",
+        ),
         (["SCLE"], d(2024, 11, 4), Story("relapse", 12, clear_week=4, relapse_after=2), {}, ""),
-        (["DLE", "SCLE"], d(2024, 12, 2), Story("relapse", 18, raise_dose=True, clear_week=12, relapse_after=6), {}, "hydroxychloroquine and thalidomide failed"),
-        (["tumid"], d(2025, 1, 13), Story("relapse", 9, clear_week=4, relapse_after=4), {4: ("Diarrhoea", 1)}, ""),
-        (["profundus"], d(2025, 2, 10), Story("none", 11), {}, "lupus panniculitis; no response at 10 mg"),
-        (["SCLE"], d(2025, 3, 3), Story("adverse_event", 10), {3: ("Diarrhoea", 2)}, "stopped early for GI intolerance"),
-        (["DLE"], d(2025, 3, 31), Story("relapse", 13, clear_week=8, relapse_after=8), {8: ("Neutrophil count decreased", 2)}, ""),
+        (
+            ["DLE", "SCLE"],
+            d(2024, 12, 2),
+            Story("relapse", 18, raise_dose=True, clear_week=12, relapse_after=6),
+            {},
+            "hydroxychloroquine and thalidomide failed",
+        ),
+        (
+            ["tumid"],
+            d(2025, 1, 13),
+            Story("relapse", 9, clear_week=4, relapse_after=4),
+            {4: ("Diarrhoea", 1)},
+            "",
+        ),
+        (
+            ["profundus"],
+            d(2025, 2, 10),
+            Story("none", 11),
+            {},
+            "lupus panniculitis; no response at 10 mg",
+        ),
+        (
+            ["SCLE"],
+            d(2025, 3, 3),
+            Story("adverse_event", 10),
+            {3: ("Diarrhoea", 2)},
+            "stopped early for GI intolerance",
+        ),
+        (
+            ["DLE"],
+            d(2025, 3, 31),
+            Story("relapse", 13, clear_week=8, relapse_after=8),
+            {8: ("Neutrophil count decreased", 2)},
+            "",
+        ),
         (["SCLE", "DLE"], d(2025, 5, 5), Story("durable", 11, clear_week=8), {}, ""),
-        (["chilblain"], d(2025, 6, 2), Story("partial", 12), {}, "chilblain lupus; partial response"),
-        (["DLE"], d(2025, 7, 7), Story("relapse", 16, raise_dose=True, clear_week=12, relapse_after=4, restart=True), {}, "relapsed and restarted"),
+        (
+            ["chilblain"],
+            d(2025, 6, 2),
+            Story("partial", 12),
+            {},
+            "chilblain lupus; partial response",
+        ),
+        (
+            ["DLE"],
+            d(2025, 7, 7),
+            Story("relapse", 16, raise_dose=True, clear_week=12, relapse_after=4, restart=True),
+            {},
+            "relapsed and restarted",
+        ),
         (["SCLE"], d(2025, 9, 1), Story("relapse", 10, clear_week=4, relapse_after=5), {}, ""),
         (["tumid", "DLE"], d(2025, 10, 6), Story("durable", 8, clear_week=8), {}, ""),
-        (["DLE"], d(2026, 6, 22), Story("recent", 12, clear_week=8, relapse_after=2), {}, "recently withdrawn"),
-        (["SCLE"], d(2026, 7, 6), Story("ongoing", 15, raise_dose=True, clear_week=12), {2: ("Insomnia", 1)}, "on treatment"),
+        (
+            ["DLE"],
+            d(2026, 6, 22),
+            Story("recent", 12, clear_week=8, relapse_after=2),
+            {},
+            "recently withdrawn",
+        ),
+        (
+            ["SCLE"],
+            d(2026, 7, 6),
+            Story("ongoing", 15, raise_dose=True, clear_week=12),
+            {2: ("Insomnia", 1)},
+            "on treatment",
+        ),
         (["DLE"], d(2026, 8, 17), Story("ongoing", 11, clear_week=8), {}, "on treatment"),
     ]
     plans = []
@@ -360,7 +485,13 @@ def _random_story(rng: random.Random) -> Story:
     roll = rng.random()
     baseline = rng.randint(6, 24)
     if roll < 0.6:
-        return Story("relapse", baseline, raise_dose=rng.random() < 0.3, clear_week=rng.choice((4, 8, 12)), relapse_after=rng.randint(2, 8))
+        return Story(
+            "relapse",
+            baseline,
+            raise_dose=rng.random() < 0.3,
+            clear_week=rng.choice((4, 8, 12)),
+            relapse_after=rng.randint(2, 8),
+        )
     if roll < 0.75:
         return Story("durable", baseline, clear_week=rng.choice((4, 8)))
     if roll < 0.85:
@@ -371,7 +502,10 @@ def _random_story(rng: random.Random) -> Story:
 
 
 def generate(
-    patients: int | None = None, visits: int | None = None, seed: int = 2012, clinic: str = DEMO_CLINIC,
+    patients: int | None = None,
+    visits: int | None = None,
+    seed: int = 2012,
+    clinic: str = DEMO_CLINIC,
     last_day: dt.date = LAST_DAY,
 ) -> dict[str, Any]:
     """The demo document (patients=None), or `patients` generated ones of up to `visits` visits each."""
@@ -379,25 +513,41 @@ def generate(
     if patients is None:
         plans = demo_plans(rng)
     else:
-        subtype_sets = [["DLE"], ["SCLE"], ["tumid"], ["DLE", "SCLE"], ["profundus"], ["chilblain"], ["ACLE", "SCLE"]]
+        subtype_sets = [
+            ["DLE"],
+            ["SCLE"],
+            ["tumid"],
+            ["DLE", "SCLE"],
+            ["profundus"],
+            ["chilblain"],
+            ["ACLE", "SCLE"],
+        ]
         plans = []
         for n in range(1, patients + 1):
             start = dt.date(2012, 1, 2) + dt.timedelta(days=rng.randint(0, 365 * 12))
             age = rng.randint(20, 70)
-            plans.append(Plan(
-                code=f"GEN-{n:05d}", name=f"Generated {n:05d}",
-                birth=dt.date(start.year - age, rng.randint(1, 12), rng.randint(1, 28)),
-                subtypes=rng.choice(subtype_sets), reproductive=age < 50, start=start,
-                story=_random_story(rng), note="synthetic benchmark patient",
-                adverse={2: ("Insomnia", 1)} if rng.random() < 0.1 else {},
-            ))
+            plans.append(
+                Plan(
+                    code=f"GEN-{n:05d}",
+                    name=f"Generated {n:05d}",
+                    birth=dt.date(start.year - age, rng.randint(1, 12), rng.randint(1, 28)),
+                    subtypes=rng.choice(subtype_sets),
+                    reproductive=age < 50,
+                    start=start,
+                    story=_random_story(rng),
+                    note="synthetic benchmark patient",
+                    adverse={2: ("Insomnia", 1)} if rng.random() < 0.1 else {},
+                )
+            )
     out = [build_patient(rng, plan, last_day, visits) for plan in plans]
     if visits is not None:
         out = [_pad_visits(rng, p, visits, last_day) for p in out]
     return {"format": FORMAT, "clinic": clinic, "patients": out}
 
 
-def _pad_visits(rng: random.Random, patient: dict[str, Any], visits: int, last_day: dt.date) -> dict[str, Any]:
+def _pad_visits(
+    rng: random.Random, patient: dict[str, Any], visits: int, last_day: dt.date
+) -> dict[str, Any]:
     """Long follow-up to reach exactly `visits` visits: a clear skin seen every 6 weeks
     after the story ends (or before it starts when the story runs to the last day)."""
     have = {v["date"] for v in patient["visits"]}
@@ -419,7 +569,9 @@ def _pad_visits(rng: random.Random, patient: dict[str, Any], visits: int, last_d
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--patients", type=int, help="generate this many patients instead of the demo cohort")
+    parser.add_argument(
+        "--patients", type=int, help="generate this many patients instead of the demo cohort"
+    )
     parser.add_argument("--visits", type=int, help="visits per generated patient (with --patients)")
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--clinic", default=DEMO_CLINIC)

@@ -53,7 +53,11 @@ def _small_doc() -> dict:
                 ],
                 "visits": [
                     {"date": "2025-01-06", "clasi": {"areas": {"nose_malar": {"erythema": 2}}}},
-                    {"date": "2025-02-03", "clasi": {"areas": {}}, "labs": [{"test": "anc", "value": 0.85, "unit": "10^9/L"}]},
+                    {
+                        "date": "2025-02-03",
+                        "clasi": {"areas": {}},
+                        "labs": [{"test": "anc", "value": 0.85, "unit": "10^9/L"}],
+                    },
                 ],
             }
         ],
@@ -77,7 +81,9 @@ def test_round_trip_on_the_demo_document_is_byte_identical(db, demo_doc):
     doc = json.loads(exported)
     assert doc["clinic"] == demo_doc["clinic"]
     assert [p["code"] for p in doc["patients"]] == sorted(p["code"] for p in demo_doc["patients"])
-    assert sum(len(p["visits"]) for p in doc["patients"]) == sum(len(p["visits"]) for p in demo_doc["patients"])
+    assert sum(len(p["visits"]) for p in doc["patients"]) == sum(
+        len(p["visits"]) for p in demo_doc["patients"]
+    )
 
 
 def test_export_prints_decimals_without_trailing_noise(db):
@@ -94,23 +100,43 @@ def test_one_bad_field_deep_in_the_document_writes_nothing_and_names_the_path(db
     before = _counts()
     with pytest.raises(DocumentError) as caught:
         import_document(bad)
-    assert str(caught.value) == "patients[3].visits[2].clasi.areas.ears.erythema: 5 is not one of 0, 1, 2, 3"
+    assert (
+        str(caught.value)
+        == "patients[3].visits[2].clasi.areas.ears.erythema: 5 is not one of 0, 1, 2, 3"
+    )
     assert _counts() == before
 
 
 @pytest.mark.parametrize(
     "mutate, path, words",
     [
-        (lambda d: d["patients"][5]["visits"][1]["labs"].__setitem__(0, {"test": "c3", "value": "low"}),
-         "patients[5].visits[1].labs[0].value", "not of type number"),
-        (lambda d: d["patients"][7]["courses"][0]["doses"][0].__setitem__("every_days", 0),
-         "patients[7].courses[0].doses[0].every_days", ""),
-        (lambda d: d["patients"][2].__setitem__("sex", "Q"),
-         "patients[2].sex", '"Q" is not one of "F", "M", "X"'),
-        (lambda d: d["patients"][4]["visits"][3].__setitem__("date", "2025-02-30"),
-         "patients[4].visits[3].date", "not a date"),
-        (lambda d: d["patients"][9]["visits"][0]["clasi"].__setitem__("scalp_scarring", 2),
-         "patients[9].visits[0].clasi.scalp_scarring", "2"),
+        (
+            lambda d: d["patients"][5]["visits"][1]["labs"].__setitem__(
+                0, {"test": "c3", "value": "low"}
+            ),
+            "patients[5].visits[1].labs[0].value",
+            "not of type number",
+        ),
+        (
+            lambda d: d["patients"][7]["courses"][0]["doses"][0].__setitem__("every_days", 0),
+            "patients[7].courses[0].doses[0].every_days",
+            "",
+        ),
+        (
+            lambda d: d["patients"][2].__setitem__("sex", "Q"),
+            "patients[2].sex",
+            '"Q" is not one of "F", "M", "X"',
+        ),
+        (
+            lambda d: d["patients"][4]["visits"][3].__setitem__("date", "2025-02-30"),
+            "patients[4].visits[3].date",
+            "not a date",
+        ),
+        (
+            lambda d: d["patients"][9]["visits"][0]["clasi"].__setitem__("scalp_scarring", 2),
+            "patients[9].visits[0].clasi.scalp_scarring",
+            "2",
+        ),
     ],
 )
 def test_schema_and_instrument_errors_name_their_path(db, demo_doc, mutate, path, words):
@@ -126,10 +152,15 @@ def test_schema_and_instrument_errors_name_their_path(db, demo_doc, mutate, path
 def test_the_first_error_in_document_order_is_reported(db, demo_doc):
     bad = copy.deepcopy(demo_doc)
     bad["patients"][10]["sex"] = "Q"  # later: a schema error
-    bad["patients"][1]["visits"][4]["clasi"]["areas"]["scalp"] = {"scarring": 1}  # earlier: a CLASI error
+    bad["patients"][1]["visits"][4]["clasi"]["areas"]["scalp"] = {
+        "scarring": 1
+    }  # earlier: a CLASI error
     with pytest.raises(DocumentError) as caught:
         import_document(bad)
-    assert str(caught.value) == "patients[1].visits[4].clasi.areas.scalp.scarring: not scored on the scalp; use scalp_scarring"
+    assert (
+        str(caught.value)
+        == "patients[1].visits[4].clasi.areas.scalp.scarring: not scored on the scalp; use scalp_scarring"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +170,10 @@ def test_the_first_error_in_document_order_is_reported(db, demo_doc):
         (lambda d: d["patients"][6], "patients[6].colour"),
         (lambda d: d["patients"][6]["courses"][0], "patients[6].courses[0].colour"),
         (lambda d: d["patients"][6]["visits"][2], "patients[6].visits[2].colour"),
-        (lambda d: d["patients"][6]["visits"][2]["labs"][0], "patients[6].visits[2].labs[0].colour"),
+        (
+            lambda d: d["patients"][6]["visits"][2]["labs"][0],
+            "patients[6].visits[2].labs[0].colour",
+        ),
         (lambda d: d["patients"][6]["visits"][2]["clasi"], "patients[6].visits[2].clasi.colour"),
     ],
 )
@@ -156,21 +190,31 @@ def test_an_unknown_key_fails_the_import(db, demo_doc, where, path):
 def test_record_rules_are_checked_with_paths(db):
     overlap = _small_doc()
     overlap["patients"][0]["courses"].append(
-        {"drug": "lenalidomide", "start": "2025-03-01", "doses": [{"date": "2025-03-01", "mg": 5, "every_days": 1}]}
+        {
+            "drug": "lenalidomide",
+            "start": "2025-03-01",
+            "doses": [{"date": "2025-03-01", "mg": 5, "every_days": 1}],
+        }
     )
-    with pytest.raises(DocumentError, match=r"^patients\[0\]\.courses\[1\]\.start: overlaps courses\[0\]"):
+    with pytest.raises(
+        DocumentError, match=r"^patients\[0\]\.courses\[1\]\.start: overlaps courses\[0\]"
+    ):
         import_document(overlap)
 
     outside = _small_doc()
     course = outside["patients"][0]["courses"][0]
     course.update(end="2025-02-01", stop_reason="remission")
     course["doses"].append({"date": "2025-03-01", "mg": 5, "every_days": 2})
-    with pytest.raises(DocumentError, match=r"^patients\[0\]\.courses\[0\]\.doses\[1\]\.date: .*outside the course"):
+    with pytest.raises(
+        DocumentError, match=r"^patients\[0\]\.courses\[0\]\.doses\[1\]\.date: .*outside the course"
+    ):
         import_document(outside)
 
     twice = _small_doc()
     twice["patients"][0]["visits"].append({"date": "2025-01-06"})
-    with pytest.raises(DocumentError, match=r"^patients\[0\]\.visits\[2\]\.date: visits\[0\] is on the same day"):
+    with pytest.raises(
+        DocumentError, match=r"^patients\[0\]\.visits\[2\]\.date: visits\[0\] is on the same day"
+    ):
         import_document(twice)
 
     codes = _small_doc()
@@ -211,16 +255,26 @@ def test_update_replaces_a_patients_records_without_duplicates(db):
 
     patient.refresh_from_db()
     assert patient.name == "Renamed Ficticia" and Patient.objects.count() == 1
-    dates = list(Visit.objects.filter(patient=patient).order_by("date").values_list("date", flat=True))
+    dates = list(
+        Visit.objects.filter(patient=patient).order_by("date").values_list("date", flat=True)
+    )
     assert [d.isoformat() for d in dates] == ["2025-01-06", "2025-03-03", "2025-04-07"]
     assert Assessment.objects.filter(visit__patient=patient).count() == 3
-    assert list(Assessment.objects.filter(visit__patient=patient).order_by("visit__date").values_list("activity", flat=True)) == [4, 0, 1]
+    assert list(
+        Assessment.objects.filter(visit__patient=patient)
+        .order_by("visit__date")
+        .values_list("activity", flat=True)
+    ) == [4, 0, 1]
     assert Course.objects.filter(patient=patient).count() == 1
     assert DoseStep.objects.filter(course__patient=patient).count() == 1
     assert LabResult.objects.filter(visit__patient=patient).count() == 0
     # Exporting what was imported gives the replacement, not a mix.
     exported = export_document(first.clinic)
-    assert [v["date"] for v in exported["patients"][0]["visits"]] == ["2025-01-06", "2025-03-03", "2025-04-07"]
+    assert [v["date"] for v in exported["patients"][0]["visits"]] == [
+        "2025-01-06",
+        "2025-03-03",
+        "2025-04-07",
+    ]
 
 
 def test_import_writes_one_audit_entry_per_patient(db, clinician_a):
@@ -258,7 +312,7 @@ def test_commands_export_and_import(db, tmp_path, demo_doc):
         call_command("export_cohort", "--clinic", "Nowhere")
 
     broken = tmp_path / "broken.json"
-    broken.write_text("{\"format\": ", encoding="utf-8")
+    broken.write_text('{"format": ', encoding="utf-8")
     with pytest.raises(CommandError, match="not valid JSON"):
         call_command("import_cohort", str(broken))
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from pathlib import Path
 
-from scoring.charts_cohort import CENSOR_TRACE, MEAN_TRACE, RELAPSE_TRACE, activity_by_week_figure, relapse_free_figure
-from scoring.outcomes import KMSubject, KaplanMeier, WeekActivity, _km_steps
+from scoring.charts_cohort import (
+    CENSOR_TRACE,
+    MEAN_TRACE,
+    RELAPSE_TRACE,
+    activity_by_week_figure,
+    relapse_free_figure,
+)
+from scoring.outcomes import KaplanMeier, KMSubject, WeekActivity, _km_steps
 
 
 def _km() -> KaplanMeier:
@@ -33,7 +40,11 @@ def test_km_figure_steps_down_at_each_relapse_and_marks_censoring():
 
 
 def test_activity_figure_labels_every_point_with_its_n():
-    points = [WeekActivity(0, Fraction(23, 2), 4), WeekActivity(4, Fraction(3), 3), WeekActivity(8, Fraction(1, 3), 2)]
+    points = [
+        WeekActivity(0, Fraction(23, 2), 4),
+        WeekActivity(4, Fraction(3), 3),
+        WeekActivity(8, Fraction(1, 3), 2),
+    ]
     fig = activity_by_week_figure(points)
     trace = next(t for t in fig["data"] if t["name"] == MEAN_TRACE)
     assert trace["x"] == [0, 4, 8]
@@ -50,5 +61,5 @@ def test_empty_cohorts_say_so_instead_of_drawing_nothing():
 def test_the_module_is_pure():
     import scoring.charts_cohort as module
 
-    source = open(module.__file__, encoding="utf-8").read()
+    source = Path(module.__file__).read_text(encoding="utf-8")
     assert "django" not in source.lower().replace("no django import", "")

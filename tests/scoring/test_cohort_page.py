@@ -36,11 +36,15 @@ def test_the_page_shows_the_reports_numbers_and_both_charts(client_a, hand_a):
 
 
 def test_json_of_the_page_equals_the_commands_report(client_a, hand_a):
-    response = client_a.get(URL, {"clinic": str(hand_a.pk), "as_of": "2026-01-01", "format": "json"})
+    response = client_a.get(
+        URL, {"clinic": str(hand_a.pk), "as_of": "2026-01-01", "format": "json"}
+    )
     assert response.json() == EXPECTED
 
 
-def test_a_clinic_outside_the_users_is_404_and_a_viewer_may_read(client_a, viewer_client, clinic_b, hand_a):
+def test_a_clinic_outside_the_users_is_404_and_a_viewer_may_read(
+    client_a, viewer_client, clinic_b, hand_a
+):
     assert client_a.get(URL, {"clinic": str(clinic_b.pk)}).status_code == 404
     assert client_a.get(URL, {"clinic": "not-a-uuid"}).status_code == 404
     assert viewer_client.get(URL, {"as_of": "2026-01-01"}).status_code == 200

@@ -43,8 +43,14 @@ def _exam(activity: int) -> dict:
     return {"areas": areas}
 
 
-def _patient(code: str, start: str, end: str | None, reason: str | None, visits: list[tuple[str, int]]) -> dict:
-    course = {"drug": "lenalidomide", "start": start, "doses": [{"date": start, "mg": 5, "every_days": 1}]}
+def _patient(
+    code: str, start: str, end: str | None, reason: str | None, visits: list[tuple[str, int]]
+) -> dict:
+    course = {
+        "drug": "lenalidomide",
+        "start": start,
+        "doses": [{"date": start, "mg": 5, "every_days": 1}],
+    }
     if end:
         course.update(end=end, stop_reason=reason)
     return {
@@ -59,15 +65,41 @@ HAND_COHORT = {
     "format": "cle-tracker/1",
     "clinic": "Hand-built clinic",
     "patients": [
-        _patient("P1", "2025-01-06", "2025-03-03", "remission",
-                 [("2025-01-06", 10), ("2025-02-03", 0), ("2025-03-03", 0), ("2025-03-24", 3)]),
-        _patient("P2", "2025-01-06", "2025-02-17", "remission",
-                 [("2025-01-06", 8), ("2025-02-03", 0), ("2025-02-17", 0), ("2025-04-14", 2)]),
-        _patient("P3", "2025-01-06", "2025-03-03", "inefficacy",
-                 [("2025-01-06", 12), ("2025-02-03", 5), ("2025-03-03", 6), ("2025-03-31", 6)]),
-        _patient("P4", "2025-01-06", "2025-01-20", "adverse_event", [("2025-01-06", 9), ("2025-01-20", 9)]),
-        _patient("P5", "2025-01-06", "2025-02-17", "remission",
-                 [("2025-01-06", 6), ("2025-02-17", 0), ("2025-03-17", 0)]),
+        _patient(
+            "P1",
+            "2025-01-06",
+            "2025-03-03",
+            "remission",
+            [("2025-01-06", 10), ("2025-02-03", 0), ("2025-03-03", 0), ("2025-03-24", 3)],
+        ),
+        _patient(
+            "P2",
+            "2025-01-06",
+            "2025-02-17",
+            "remission",
+            [("2025-01-06", 8), ("2025-02-03", 0), ("2025-02-17", 0), ("2025-04-14", 2)],
+        ),
+        _patient(
+            "P3",
+            "2025-01-06",
+            "2025-03-03",
+            "inefficacy",
+            [("2025-01-06", 12), ("2025-02-03", 5), ("2025-03-03", 6), ("2025-03-31", 6)],
+        ),
+        _patient(
+            "P4",
+            "2025-01-06",
+            "2025-01-20",
+            "adverse_event",
+            [("2025-01-06", 9), ("2025-01-20", 9)],
+        ),
+        _patient(
+            "P5",
+            "2025-01-06",
+            "2025-02-17",
+            "remission",
+            [("2025-01-06", 6), ("2025-02-17", 0), ("2025-03-17", 0)],
+        ),
         _patient("P6", "2025-01-06", None, None, [("2025-02-03", 4)]),
     ],
 }
@@ -87,8 +119,20 @@ EXPECTED = {
     "weeks_to_relapse": {"min": 3, "median": 5.5, "max": 8},
     "mean_baseline_activity": 9.0,
     "flags": [
-        {"patient": "P1", "kind": "relapse_after_complete_response", "date": "2025-03-24", "weeks_after": 3, "activity": 3},
-        {"patient": "P2", "kind": "relapse_after_complete_response", "date": "2025-04-14", "weeks_after": 8, "activity": 2},
+        {
+            "patient": "P1",
+            "kind": "relapse_after_complete_response",
+            "date": "2025-03-24",
+            "weeks_after": 3,
+            "activity": 3,
+        },
+        {
+            "patient": "P2",
+            "kind": "relapse_after_complete_response",
+            "date": "2025-04-14",
+            "weeks_after": 8,
+            "activity": 2,
+        },
     ],
 }
 
@@ -100,7 +144,16 @@ def hand_clinic(db):
 
 def test_the_json_report_matches_the_hand_computed_answers(hand_clinic):
     out = io.StringIO()
-    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "json", "--as-of", "2026-01-01", stdout=out)
+    call_command(
+        "cohort_report",
+        "--clinic",
+        hand_clinic.name,
+        "--format",
+        "json",
+        "--as-of",
+        "2026-01-01",
+        stdout=out,
+    )
     report = json.loads(out.getvalue())
     assert report == EXPECTED
     assert list(report) == list(EXPECTED)  # the documented key order
@@ -108,7 +161,16 @@ def test_the_json_report_matches_the_hand_computed_answers(hand_clinic):
 
 def test_the_text_report_shows_the_same_numbers(hand_clinic):
     out = io.StringIO()
-    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "text", "--as-of", "2026-01-01", stdout=out)
+    call_command(
+        "cohort_report",
+        "--clinic",
+        hand_clinic.name,
+        "--format",
+        "text",
+        "--as-of",
+        "2026-01-01",
+        stdout=out,
+    )
     text = out.getvalue()
     assert "3 of 5 (60.0%)" in text
     assert "2 of 3 (66.7%)" in text
@@ -119,7 +181,16 @@ def test_the_text_report_shows_the_same_numbers(hand_clinic):
 def test_as_of_reads_the_record_as_it_stood(hand_clinic):
     # On 2025-03-20 P1 has not relapsed yet and P2 neither (04-14).
     out = io.StringIO()
-    call_command("cohort_report", "--clinic", hand_clinic.name, "--format", "json", "--as-of", "2025-03-20", stdout=out)
+    call_command(
+        "cohort_report",
+        "--clinic",
+        hand_clinic.name,
+        "--format",
+        "json",
+        "--as-of",
+        "2025-03-20",
+        stdout=out,
+    )
     report = json.loads(out.getvalue())
     assert report["relapsed_after_withdrawal"] == 0
     assert report["withdrawn_in_complete_response"] == 3

@@ -11,7 +11,9 @@ from patients.exchange import dumps_document, export_document
 
 
 class Command(BaseCommand):
-    help = "Write a clinic's patients as a cle-tracker/1 JSON document (standard output by default)."
+    help = (
+        "Write a clinic's patients as a cle-tracker/1 JSON document (standard output by default)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--clinic", required=True, help="the clinic's name")

@@ -1,6 +1,6 @@
 """The outcome report of exchange-format.md for one clinic.
 
-    python manage.py cohort_report --clinic NAME --format json|text [--as-of YYYY-MM-DD]
+python manage.py cohort_report --clinic NAME --format json|text [--as-of YYYY-MM-DD]
 """
 
 from __future__ import annotations
