@@ -58,19 +58,36 @@ def _limbs(axis: float) -> dict[str, list[str]]:
     }
 
 
+# The head is drawn larger than life (HEAD_SCALE about the chin, y=72): the
+# face, nose/malar area, ears and scalp are where CLE shows most, and at true
+# proportions they were too small to read at a glance.
+HEAD_SCALE = 1.4
+CHIN_Y = 72
+
+
+def _head(axis: float, dx: float, y: float) -> tuple[float, float]:
+    return (round(axis + dx * HEAD_SCALE, 1), round(CHIN_Y - (CHIN_Y - y) * HEAD_SCALE, 1))
+
+
+def _head_ellipse(axis: float, dx: float, cy: float, rx: float, ry: float) -> str:
+    x, y = _head(axis, dx, cy)
+    return _ellipse(x, y, round(rx * HEAD_SCALE, 1), round(ry * HEAD_SCALE, 1))
+
+
 def _front() -> dict[str, list[str]]:
     x = FRONT_X
+    h = lambda dx, y: _head(x, dx, y)  # noqa: E731
+    cap = [h(-21, 44), h(-21, 12), h(21, 12), h(21, 44), h(12, 30), h(-12, 30)]
     shapes: dict[str, list[str]] = {
         # Drawn in this order: the face first, the nose/malar butterfly and
         # the scalp cap over it.
-        "rest_of_face": [_ellipse(x, 48, 21, 25)],
-        "nose_malar": [
-            _poly((x - 15, 46), (x - 4, 44), (x, 38), (x + 4, 44), (x + 15, 46),
-                  (x + 12, 55), (x + 4, 56), (x, 60), (x - 4, 56), (x - 12, 55))
-        ],
-        "scalp": ["M{0},44 C{0},12 {1},12 {1},44 C{2},30 {3},30 {0},44 Z".format(
-            f"{x - 21:g}", f"{x + 21:g}", f"{x + 12:g}", f"{x - 12:g}")],
-        "ears": [_ellipse(x - 23, 50, 4, 8), _ellipse(x + 23, 50, 4, 8)],
+        "rest_of_face": [_head_ellipse(x, 0, 48, 21, 25)],
+        "nose_malar": [_poly(*(h(dx, y) for dx, y in (
+            (-15, 46), (-4, 44), (0, 38), (4, 44), (15, 46),
+            (12, 55), (4, 56), (0, 60), (-4, 56), (-12, 55))))],
+        "scalp": ["M{:g},{:g} C{:g},{:g} {:g},{:g} {:g},{:g} C{:g},{:g} {:g},{:g} {:g},{:g} Z".format(
+            *cap[0], *cap[1], *cap[2], *cap[3], *cap[4], *cap[5], *cap[0])],
+        "ears": [_head_ellipse(x, -23, 50, 4, 8), _head_ellipse(x, 23, 50, 4, 8)],
         "v_neck": [_poly((x - 11, 72), (x + 11, 72), (x + 14, 86), (x, 106), (x - 14, 86))],
         "chest": [_poly((x - 36, 88), (x - 14, 86), (x, 106), (x + 14, 86), (x + 36, 88),
                         (x + 36, 150), (x - 36, 150))],
@@ -83,8 +100,8 @@ def _front() -> dict[str, list[str]]:
 def _back() -> dict[str, list[str]]:
     x = BACK_X
     shapes: dict[str, list[str]] = {
-        "scalp": [_ellipse(x, 46, 21, 26)],
-        "ears": [_ellipse(x - 23, 50, 4, 8), _ellipse(x + 23, 50, 4, 8)],
+        "scalp": [_head_ellipse(x, 0, 46, 21, 26)],
+        "ears": [_head_ellipse(x, -23, 50, 4, 8), _head_ellipse(x, 23, 50, 4, 8)],
         "post_neck_shoulders": [_poly((x - 11, 70), (x + 11, 70), (x + 13, 84), (x + 36, 88),
                                       (x + 36, 104), (x - 36, 104), (x - 36, 88), (x - 13, 84))],
         "back_buttocks": [_poly((x - 36, 104), (x + 36, 104), (x + 36, 150), (x + 34, 208),

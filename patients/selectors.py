@@ -166,6 +166,29 @@ class BaselineChange:
         return None if self.percent is None else -self.percent
 
     @property
+    def change_text(self) -> str:
+        """"−2 points (−20%)", "+1 point (+10%)": signed as current minus baseline."""
+        points = self.change_points
+        if points is None:
+            return ""
+        sign = "−" if points < 0 else "+" if points > 0 else "±"
+        text = f"{sign}{abs(points)} point{'' if abs(points) == 1 else 's'}"
+        percent = self.change_percent
+        if percent is not None:
+            text += f" ({'−' if percent < 0 else '+' if percent > 0 else '±'}{abs(percent)}%)"
+        return text
+
+    @property
+    def tone(self) -> str:
+        """"better" only for a clinically meaningful fall (MCID), "worse" for
+        any rise: a 1-point wobble is not painted as good news."""
+        if self.interpretation is None:
+            return ""
+        if self.interpretation.fall_points < 0:
+            return "worse"
+        return "better" if self.interpretation.meets_mcid else ""
+
+    @property
     def worse(self) -> bool:
         return self.interpretation is not None and self.interpretation.fall_points < 0
 
