@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
@@ -12,8 +11,12 @@ from django.urls import reverse
 
 from patients import services as record
 from scoring.models import FlagAcknowledgement
-from scoring.selectors import attention_rows, patients_with_open_flags, timeline_for
-from scoring.selectors import current_flags
+from scoring.selectors import (
+    attention_rows,
+    current_flags,
+    patients_with_open_flags,
+    timeline_for,
+)
 from scoring.services import acknowledge_flag
 from tests.scoring.trend_factories import build_history, exam_with, origin
 
@@ -68,7 +71,7 @@ def test_a_flag_of_a_new_event_appears_again(client_a, clinician_a, relapsed):
 
 
 def test_the_attention_page_is_newest_first_and_runs_fixed_queries(
-    client_a, clinic_a, django_assert_max_num_queries, django_assert_num_queries
+    client_a, clinic_a, django_assert_num_queries
 ):
     build_history(clinic_a, "SYN-OLD", n_visits=5, o=origin(900))
     build_history(clinic_a, "SYN-NEW", n_visits=5, o=origin(700))
