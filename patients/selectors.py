@@ -71,15 +71,19 @@ def search_patients(
     q: str = "",
     on_lenalidomide: bool = False,
     subtype: str = "",
+    only_ids: set | None = None,
     today: dt.date | None = None,
 ) -> QuerySet[Patient]:
     """patients_for(user) narrowed by the list's filters; still one query per page.
 
     - q: part of the code or of the name, any case;
     - on_lenalidomide: a course that has started and is not withdrawn today;
-    - subtype: one of CleSubtype (anything else is ignored, not an error).
+    - subtype: one of CleSubtype (anything else is ignored, not an error);
+    - only_ids: keep these patients only (the open-flag filter's answer).
     """
     qs = patients_for(user)
+    if only_ids is not None:
+        qs = qs.filter(pk__in=list(only_ids))
     q = q.strip()
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))

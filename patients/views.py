@@ -36,11 +36,6 @@ from scoring import selectors as scoring_selectors
 PAGE_SIZE = 50
 
 
-def _open_flag_filter():
-    """Engineer E's "patients with an open flag" selector, when it exists."""
-    return getattr(scoring_selectors, "patients_with_open_flags", None)
-
-
 @require_safe
 def patient_list(request: HttpRequest) -> HttpResponse:
     """The clinic's patients, found by code or name as one types.
@@ -57,6 +52,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         q=filters.get("q") or "",
         on_lenalidomide=bool(filters.get("on_lenalidomide")),
         subtype=filters.get("subtype") or "",
+        # Flags are computed from the record, not stored: ask the scoring app
+        # only when the filter is on (fixed queries, CPU grows with patients).
+        only_ids=(scoring_selectors.patients_with_open_flags(request.user)
+                  if filters.get("open_flag") else None),
     )
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     clinics = clinics_for(request.user)
@@ -65,7 +64,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "clinics": clinics,
         "can_add": any(c.can_write for c in clinics),
         "form": form,
-        "filtered": any(filters.get(k) for k in ("q", "on_lenalidomide", "subtype")),
+        "filtered": any(filters.get(k) for k in ("q", "on_lenalidomide", "subtype", "open_flag")),
         "nav": "patients",
     }
     partial = request.htmx and not request.htmx.history_restore_request
