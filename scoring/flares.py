@@ -95,7 +95,12 @@ _EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "
 
 
 def _event_key(course_id: str, kind: EventKind, day: dt.date) -> str:
-    return f"{course_id}:{kind}:{day.isoformat()}"
+    # Courses of one patient never overlap, so a withdrawal or a reduction is
+    # identified by its kind and date alone. Leaving the course id out keeps a
+    # clinician's acknowledgement valid when the course row is re-created
+    # (an import with --update) while the event itself is unchanged.
+    del course_id
+    return f"{kind}:{day.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def timelines_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
         "visit__patient_id", "visit__date", "test", "value", "result", "unit"
     ):
         value = lab[4] if lab[2] == LabTest.PREGNANCY else lab[3]
-        labs[lab[0]].append(LabValue(lab[1], lab[2], value, lab[5]))
+        labs[lab[0]].append(LabValue(lab[1], lab[2], _plain(value), lab[5]))
 
     return {
         row["id"]: PatientTimeline(

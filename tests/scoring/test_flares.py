@@ -285,7 +285,7 @@ def test_a_reduction_watch_of_a_running_course_lasts_44_weeks():
 
 def test_flag_key_identifies_the_event_and_description_reads_well():
     (flag,) = find_flags(in_cr_then((D(2010, 3, 22), 6)))
-    assert flag.key == "c1:withdrawal:2010-03-01"
+    assert flag.key == "withdrawal:2010-03-01"
     assert flag.description == (
         "Relapse after complete response: CLASI-A 6 at the visit of 2010-03-22, "
         "3 weeks after withdrawal on 2010-03-01 (in complete response at withdrawal)"
@@ -317,8 +317,8 @@ def test_a_new_event_has_a_new_key():
         ),
     )
     first, second = find_flags(timeline)
-    assert first.key == "c1:withdrawal:2010-03-01"
-    assert second.key == "c2:withdrawal:2010-09-17"
+    assert first.key == "withdrawal:2010-03-01"
+    assert second.key == "withdrawal:2010-09-17"
 
 
 def test_short_and_exploratory_descriptions():
@@ -342,7 +342,7 @@ def test_events_mark_withdrawals_and_reductions_in_date_order():
     ]
     assert found[1].label == "Withdrawal (remission)"
     assert found[1].watch_end == day(308)
-    assert found[0].key == "c1:reduction:2009-05-13"
+    assert found[0].key == "reduction:2009-05-13"
 
 
 def test_today_ignores_what_was_recorded_later():
@@ -475,7 +475,7 @@ def _oracle(timeline: PatientTimeline, thresholds: Thresholds) -> dict[str, tupl
                         and (a.activity - nadir) * 100 >= thresholds.mcid_percent * nadir
                     )
                 ):
-                    expected[f"{c.id}:{kind}:{when.isoformat()}"] = (a.visit_id, in_cr)
+                    expected[f"{kind}:{when.isoformat()}"] = (a.visit_id, in_cr)
                     break
     return expected
 
