@@ -465,7 +465,21 @@ def trend_figure(
                 "font": {"size": 10, "color": "#333"},
             }
         )
-    else:
+    elif dates:
+        # plotly draws no axes for a subplot without a trace: an invisible one keeps
+        # the lower panel (and so the shared date axis and its labels) on the page.
+        data.append(
+            _scatter(
+                x=[_iso(min(dates)), _iso(max(dates))],
+                y=[1, 1],
+                mode="lines",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name="no lab results",
+                axes=("x2", "y3"),
+            )
+        )
         annotations.append(
             {
                 "text": "No anti-dsDNA, C3, C4, ANC or platelet results recorded",
@@ -521,6 +535,22 @@ def trend_figure(
         title={"text": "× limit"}, type="log", gridcolor="#eceff3", zeroline=False,
         tickvals=[0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50],
     )
-    layout["xaxis"].update(type="date", gridcolor="#eceff3")
-    layout["xaxis2"].update(type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d")
+    # An explicit range on both panels: with no lab traces the lower panel's empty
+    # axis would otherwise pull the shared range back to plotly's default (2000).
+    x_range = _date_range(dates, last_day)
+    layout["xaxis"].update(type="date", gridcolor="#eceff3", range=x_range)
+    layout["xaxis2"].update(
+        type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d", range=x_range
+    )
     return {"data": data, "layout": layout}
+
+
+def _date_range(dates: Sequence[dt.date], last_day: dt.date | None) -> list[str] | None:
+    """First to last day of the record (or today, for a running course), padded
+    by 3% of the span and at least a week on each side."""
+    if not dates:
+        return None
+    first = min(dates)
+    last = max([*dates, last_day] if last_day else dates)
+    pad = dt.timedelta(days=max(7, round((last - first).days * 0.03)))
+    return [_iso(first - pad), _iso(last + pad)]

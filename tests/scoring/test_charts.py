@@ -158,3 +158,19 @@ def test_plotly_accepts_every_property_of_the_figure():
         validated = go.Figure(figure)
         assert len(validated.data) == len(figure["data"])
         assert validated.layout.yaxis3.type in ("log", None)
+
+
+def test_without_labs_the_date_axis_still_spans_the_record_up_to_today():
+    # Seen in a screenshot: with no lab trace plotly dropped the lower panel, its
+    # shared date axis fell back to its default range (2000) and lost its labels.
+    t = PatientTimeline(
+        "S",
+        courses=(Course("c1", D(2025, 1, 6), None, None, (DoseStep(D(2025, 1, 6), Decimal(5)),)),),
+        assessments=(Assessment("v1", D(2025, 1, 6), 10, 0), Assessment("v2", D(2025, 2, 3), 9, 0)),
+    )
+    figure = trend_figure(t, today=D(2026, 11, 24))
+    start, end = figure["layout"]["xaxis2"]["range"]
+    assert figure["layout"]["xaxis"]["range"] == [start, end]
+    assert "2024-12-01" < start < "2025-01-06"
+    assert end >= "2026-11-24"
+    assert any(trace.get("xaxis") == "x2" for trace in figure["data"])
