@@ -50,6 +50,10 @@ MIDDLEWARE = [
     # Static files (plotly.js included) served by the app itself, compressed and,
     # with the manifest storage, cached for a year by the browser.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A 200-visit patient page is ~156 KB of HTML and figure JSON, ~15 KB gzipped.
+    # Django's GZipMiddleware pads responses against BREACH and CSRF tokens are
+    # masked per request.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -46,3 +46,11 @@ def test_no_inline_script_in_templates():
     assert offenders == []
     handlers = re.compile(r"\son(?:click|change|input|load|submit|keydown|keyup)\s*=", re.I)
     assert [str(p) for p in ROOT.glob("templates/**/*.html") if handlers.search(p.read_text())] == []
+
+
+def test_pages_are_sent_compressed(client_a, patient_a):
+    from django.urls import reverse
+
+    page = client_a.get(reverse("patients:detail", args=[patient_a.pk]), HTTP_ACCEPT_ENCODING="gzip")
+    assert page.status_code == 200
+    assert page["Content-Encoding"] == "gzip"
