@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from patients.models import Visit
+from patients.models import Patient, Visit
 from scoring.clasi import Exam, score
-from scoring.models import Assessment
+from scoring.models import Assessment, FlagAcknowledgement
 
 
 def assessment_values(exam: Exam) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def remove_assessment(visit: Visit) -> None:
 
 
 @transaction.atomic
-def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowledgement
+def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAcknowledgement:
     """A clinician has seen the flag of one withdrawal or dose reduction.
 
     The flag is recomputed from the record here, inside the transaction, so a
@@ -58,23 +59,21 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
     first note stays the one in the history. Audited by auditlog
     (FlagAcknowledgement is registered in scoring.apps).
     """
-    # Imported here so this section, appended while another engineer edits the
-    # top of this file, merges without touching their lines.
-    from django.core.exceptions import ValidationError
-    from django.db import IntegrityError
-
-    from patients.models import Patient
-    from scoring.models import FlagAcknowledgement
-    from scoring.selectors import current_flags, timeline_for
+    from scoring.selectors import current_flags, timeline_for  # selectors import this module
 
     note = (note or "").strip()
     flag_key = (flag_key or "").strip()
     # Serialise acknowledgements of one patient (a row lock on PostgreSQL).
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    # Only a key that names a live flag ever reaches a query: whatever a client
+    # posts (NUL bytes included, which PostgreSQL refuses) gets a message, not a 500.
+    flag = next((f for f in current_flags(timeline_for(patient)) if f.key == flag_key), None)
     existing = (
-        FlagAcknowledgement.objects.filter(patient=patient, flag_key=flag_key)
+        FlagAcknowledgement.objects.filter(patient=patient, flag_key=flag.key)
         .select_related("acknowledged_by")
         .first()
+        if flag is not None
+        else None
     )
     if existing is not None:
         raise ValidationError(
@@ -84,7 +83,6 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
                 f"{existing.acknowledged_at:%Y-%m-%d %H:%M}."
             }
         )
-    flag = next((f for f in current_flags(timeline_for(patient)) if f.key == flag_key), None)
     if flag is None:
         raise ValidationError(
             {
@@ -98,6 +96,8 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
         raise ValidationError({"note": "Write a note: what was seen and what was decided."})
     if len(note) > 4000:
         raise ValidationError({"note": "Keep the note under 4,000 characters."})
+    if "\x00" in note:
+        raise ValidationError({"note": "The note contains a NUL character, which cannot be stored."})
     try:
         with transaction.atomic():
             return FlagAcknowledgement.objects.create(
@@ -110,4 +110,6 @@ def acknowledge_flag(patient, flag_key: str, note: str, user):  # -> FlagAcknowl
             )
     except IntegrityError:
         # Another clinician acknowledged it between our check and our insert.
-        raise ValidationError({"flag_key": "This flag was just acknowledged by someone else."})
+        raise ValidationError(
+            {"flag_key": "This flag was just acknowledged by someone else."}
+        ) from None
