@@ -1,0 +1,277 @@
+"""Lenalidomide safety monitoring: which test is due next, and is it overdue (pure).
+
+clasi.md section 5 lists what a clinician expects the record to carry:
+
+- Pregnancy tests for a female patient of reproductive potential: two negative
+  tests before starting (10-14 days before and within 24 h before the
+  prescription), then weekly for the first 4 weeks, then every 4 weeks (every
+  2 weeks with irregular cycles), and one 4 weeks after stopping.
+- Blood counts: weekly for 8 weeks, then monthly ("a sensible default").
+
+This module answers "when is the next one due?" from a `PatientTimeline` and
+a `today` the caller passes (never the clock, so a test pins any date). It
+does NOT raise the abnormal-result flags: ANC < 1.0, platelets < 50 and a
+positive pregnancy test are `scoring.signals.safety_signals`; here a positive
+test only changes the status wording. It does not replace the national
+pregnancy-prevention programme's verification (section 5).
+
+Interpretations (**project rules**, where section 5 is silent or the record
+cannot see what the rule needs):
+
+- Reproductive potential is an argument: the timeline carries no such field.
+- A course runs on `today` when it started on or before `today` and has no
+  withdrawal date or a withdrawal date after `today`. From the withdrawal date
+  on, it is stopped. A course starting after `today` is planned.
+- Only labs dated on or before `today` count: a future-dated entry is not a
+  test done (the same reading as `PatientTimeline.as_of`).
+- Any recorded pregnancy test counts as "a test" for the schedule (a
+  positive one too: the schedule is kept, the signal is raised elsewhere).
+  The pre-treatment tests must be NEGATIVE.
+- Pre-treatment tests, as modelled for this record (which knows the course
+  start, not the moment of the prescription): "10-14 days before" = a negative
+  test dated 1-14 days before the start (14 days before counts, 15 does not);
+  "within 24 h before" = a negative test on the start day or the day before.
+  They must be two different tests: one test on the day before the start
+  cannot satisfy both. They are reported for a running or planned course,
+  not after it stopped.
+- The on-treatment schedule runs from the last test on or after the course
+  start (or from the start when there is none): the next test is due 7 days
+  after it while it lies in the first 4 weeks (days 0-27 of the course),
+  28 days after it from day 28 on. So the week-4 test (day 28) is the first
+  one followed by a 4-week interval. "Every 2 weeks with irregular cycles" is
+  a clinician's judgement the record cannot see: the message says so, the
+  date uses 4 weeks.
+- After stopping: one test due 28 days after the withdrawal date; a test on
+  or after that day completes the monitoring (nothing is due any more). An
+  earlier test does not count as the 4-week test. A missing 4-week test stays
+  overdue until it is recorded or the next course starts: the record keeps
+  showing the gap rather than dropping it a day later.
+- Blood counts: a day with an ANC or a platelet result counts as a blood
+  count (a full blood count gives both; recording one means it was drawn).
+  While a course runs, the next count is due 7 days after the last count on
+  or after the start (or after the start itself) while that count lies in
+  the first 8 weeks (days 0-55), and 28 days after it from day 56 on: the
+  week-8 count (day 56) is the first one followed by a 4-week interval.
+  "Monthly" is read as every 4 weeks. No running course: nothing is due
+  (section 5 asks for no counts after stopping).
+- Overdue means `today` is after the due date: a test due today is due, not
+  overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from scoring.timeline import Course, LabValue, PatientTimeline
+
+__all__ = [
+    "BLOOD_COUNT_TESTS",
+    "BloodCountMonitoring",
+    "PregnancyMonitoring",
+    "SafetyMonitoring",
+    "blood_count_monitoring",
+    "pregnancy_monitoring",
+    "safety_monitoring",
+]
+
+# clasi.md section 5, as the schedule's numbers (days).
+PREGNANCY_WEEKLY_DAYS = 28  # weekly for the first 4 weeks
+BLOOD_COUNT_WEEKLY_DAYS = 56  # weekly for the first 8 weeks
+WEEKLY = 7
+FOUR_WEEKLY = 28  # "every 4 weeks" (pregnancy), "monthly" (blood counts: project rule)
+AFTER_STOP_DAYS = 28  # "4 weeks after stopping"
+PRETREATMENT_EARLY_DAYS = 14  # "10-14 days before", modelled as within the 14 days before
+PRETREATMENT_LATE_DAYS = 1  # "within 24 h before": the start day or the day before
+
+BLOOD_COUNT_TESTS = frozenset({"anc", "platelets"})
+
+MISSING_EARLY = "negative test in the 14 days before the start"
+MISSING_LATE = "negative test on the start day or the day before"
+
+
+@dataclass(frozen=True, slots=True)
+class PregnancyMonitoring:
+    next_due: dt.date | None
+    overdue: bool
+    last_test: dt.date | None
+    last_result: str | None  # "negative" / "positive" as recorded, lower case
+    missing_pretreatment: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BloodCountMonitoring:
+    next_due: dt.date | None
+    overdue: bool
+    last_count: dt.date | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyMonitoring:
+    """What the patient page shows; None where nothing is monitored."""
+
+    pregnancy: PregnancyMonitoring | None
+    blood_counts: BloodCountMonitoring | None
+
+
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _result(lab: LabValue) -> str:
+    return str(lab.value).strip().lower()
+
+
+def _running(course: Course, today: dt.date) -> bool:
+    return course.start <= today and (course.end is None or course.end > today)
+
+
+def _scheduled(anchor: dt.date, start: dt.date, weekly_days: int) -> tuple[dt.date, bool]:
+    """Next due date after `anchor`, and whether it is still the weekly phase."""
+    weekly = (anchor - start).days < weekly_days
+    return anchor + dt.timedelta(days=WEEKLY if weekly else FOUR_WEEKLY), weekly
+
+
+def _due_words(what: str, due: dt.date, overdue: bool) -> str:
+    return f"{what} OVERDUE since {_iso(due)}" if overdue else f"{what} due {_iso(due)}"
+
+
+def _missing_pretreatment(course: Course, tests: list[LabValue]) -> tuple[str, ...]:
+    negatives = [t for t in tests if _result(t) == "negative"]
+    late_window = course.start - dt.timedelta(days=PRETREATMENT_LATE_DAYS)
+    early_window = course.start - dt.timedelta(days=PRETREATMENT_EARLY_DAYS)
+    # The latest negative on the start day or the day before is the "24 h" test;
+    # the early test must be ANOTHER negative in the 14 days before the start.
+    late = next((t for t in reversed(negatives) if late_window <= t.date <= course.start), None)
+    early = next(
+        (
+            t
+            for t in reversed(negatives)
+            if t is not late and early_window <= t.date < course.start
+        ),
+        None,
+    )
+    missing = []
+    if early is None:
+        missing.append(MISSING_EARLY)
+    if late is None:
+        missing.append(MISSING_LATE)
+    return tuple(missing)
+
+
+def pregnancy_monitoring(
+    timeline: PatientTimeline, today: dt.date, reproductive_potential: bool
+) -> PregnancyMonitoring | None:
+    """The pregnancy-test status (clasi.md section 5); None when none is due.
+
+    None: not of reproductive potential, no course, or the 4-week test after
+    the last course's withdrawal is recorded.
+    """
+    if not reproductive_potential or not timeline.courses:
+        return None
+    tests = [lab for lab in timeline.labs if lab.test == "pregnancy" and lab.date <= today]
+    last = tests[-1] if tests else None
+    last_test = last.date if last else None
+    last_result = _result(last) if last else None
+
+    running = next((c for c in timeline.courses if _running(c, today)), None)
+    planned = next((c for c in timeline.courses if c.start > today), None)
+    started = [c for c in timeline.courses if c.start <= today]
+
+    missing: tuple[str, ...] = ()
+    if running is not None:
+        course = running
+        missing = _missing_pretreatment(course, tests)
+        on_treatment = [t for t in tests if t.date >= course.start]
+        anchor = on_treatment[-1].date if on_treatment else course.start
+        due, weekly = _scheduled(anchor, course.start, PREGNANCY_WEEKLY_DAYS)
+        overdue = today > due
+        rhythm = (
+            "weekly for the first 4 weeks of treatment"
+            if weekly
+            # The 2-weekly rhythm for irregular cycles needs what the record cannot see.
+            else "4-weekly on treatment; every 2 weeks if cycles are irregular"
+        )
+        text = f"{_due_words('Pregnancy test', due, overdue)} ({rhythm})."
+        if missing:
+            text += f" Missing before the start on {_iso(course.start)}: {'; '.join(missing)}."
+    elif planned is not None:
+        # A course entered ahead of its start: the pre-treatment tests are what is due.
+        # It cannot be overdue before it starts (the start may still move).
+        course = planned
+        missing = _missing_pretreatment(course, tests)
+        overdue = False
+        if missing:
+            opens = course.start - dt.timedelta(
+                days=PRETREATMENT_EARLY_DAYS if MISSING_EARLY in missing else PRETREATMENT_LATE_DAYS
+            )
+            due = max(opens, today)
+            text = (
+                f"Pregnancy tests before the course starting {_iso(course.start)}: "
+                f"{'; '.join(missing)}."
+            )
+        else:
+            due = course.start + dt.timedelta(days=WEEKLY)
+            text = (
+                f"Pre-treatment pregnancy tests done; next due {_iso(due)} "
+                "(weekly for the first 4 weeks of treatment)."
+            )
+    else:
+        course = started[-1]  # every course has stopped: the last one's 4-week test
+        assert course.end is not None  # not running and started: it was withdrawn
+        due = course.end + dt.timedelta(days=AFTER_STOP_DAYS)
+        done = next((t for t in tests if t.date >= due), None)
+        if done is not None:
+            return None  # the monitoring of the last course is complete
+        overdue = today > due
+        text = (
+            f"{_due_words('Pregnancy test', due, overdue)} "
+            f"(4 weeks after stopping on {_iso(course.end)})."
+        )
+    if last_result == "positive":
+        # Status only: the positive test itself is a safety signal (scoring.signals).
+        text += f" Last test positive ({_iso(last_test)})."
+    elif last_test is not None:
+        text += f" Last test {_iso(last_test)} ({last_result})."
+    else:
+        text += " No pregnancy test recorded."
+    return PregnancyMonitoring(
+        next_due=due,
+        overdue=overdue,
+        last_test=last_test,
+        last_result=last_result,
+        missing_pretreatment=missing,
+        message=text,
+    )
+
+
+def blood_count_monitoring(
+    timeline: PatientTimeline, today: dt.date
+) -> BloodCountMonitoring | None:
+    """The blood-count status while a course runs (clasi.md section 5); None otherwise."""
+    course = next((c for c in timeline.courses if _running(c, today)), None)
+    if course is None:
+        return None
+    days = sorted(
+        {lab.date for lab in timeline.labs if lab.test in BLOOD_COUNT_TESTS and lab.date <= today}
+    )
+    last_count = days[-1] if days else None
+    on_treatment = [d for d in days if d >= course.start]
+    anchor = on_treatment[-1] if on_treatment else course.start
+    due, weekly = _scheduled(anchor, course.start, BLOOD_COUNT_WEEKLY_DAYS)
+    overdue = today > due
+    rhythm = "weekly for the first 8 weeks of treatment" if weekly else "4-weekly on treatment"
+    text = f"{_due_words('Blood count (ANC, platelets)', due, overdue)} ({rhythm})."
+    text += f" Last count {_iso(last_count)}." if last_count else " No blood count recorded."
+    return BloodCountMonitoring(next_due=due, overdue=overdue, last_count=last_count, message=text)
+
+
+def safety_monitoring(
+    timeline: PatientTimeline, today: dt.date, reproductive_potential: bool
+) -> SafetyMonitoring:
+    return SafetyMonitoring(
+        pregnancy=pregnancy_monitoring(timeline, today, reproductive_potential),
+        blood_counts=blood_count_monitoring(timeline, today),
+    )
