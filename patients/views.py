@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from auditlog.models import LogEntry
 from auditlog.signals import accessed
@@ -360,41 +361,63 @@ def _course_page(request, patient: Patient, form, *, title: str, submit: str,
     }, status=status)
 
 
+def _course_form_view(
+    request: HttpRequest,
+    form,
+    *,
+    patient: Patient,
+    save: Callable[[dict], str],
+    title: str,
+    submit: str,
+    course: Course | None = None,
+) -> HttpResponse:
+    """The one flow of every course form: validate, call the course service,
+    show its errors next to their fields (400) or redirect to the patient.
+
+    `save` calls the service with the cleaned data and returns the success message.
+    """
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = save(form.cleaned_data)
+            except ValidationError as error:
+                if course is not None:
+                    # The transaction rolled back; the in-memory course may not have.
+                    course.refresh_from_db()
+                _apply_errors(form, error)
+            else:
+                messages.success(request, message)
+                return redirect("patients:detail", patient_id=patient.pk)
+        return _course_page(request, patient, form, title=title, submit=submit, course=course,
+                            status=400)
+    return _course_page(request, patient, form, title=title, submit=submit, course=course)
+
+
 @require_http_methods(["GET", "POST"])
 def course_start(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _patient_for(request, patient_id, write=True)
     form = CourseStartForm(request.POST or None, initial={"start": timezone.localdate(), "mg": 5})
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.start_course(patient, **form.cleaned_data)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, f"Lenalidomide course started on {form.cleaned_data['start']:%Y-%m-%d}.")
-                return redirect("patients:detail", patient_id=patient.pk)
-        return _course_page(request, patient, form, title="Start a lenalidomide course",
-                            submit="Start course", status=400)
-    return _course_page(request, patient, form, title="Start a lenalidomide course", submit="Start course")
+
+    def save(data: dict) -> str:
+        services.start_course(patient, **data)
+        return f"Lenalidomide course started on {data['start']:%Y-%m-%d}."
+
+    return _course_form_view(request, form, patient=patient, save=save,
+                             title="Start a lenalidomide course", submit="Start course")
 
 
 @require_http_methods(["GET", "POST"])
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     form = DoseStepForm(request.POST or None, initial={"date": timezone.localdate()})
-    title = f"Change the dose of the course started {course.start:%Y-%m-%d}"
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                step = services.add_dose_step(course, **form.cleaned_data)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, f"Dose step saved: {step}.")
-                return redirect("patients:detail", patient_id=course.patient_id)
-        return _course_page(request, course.patient, form, title=title, submit="Save dose step",
-                            course=course, status=400)
-    return _course_page(request, course.patient, form, title=title, submit="Save dose step", course=course)
+
+    def save(data: dict) -> str:
+        return f"Dose step saved: {services.add_dose_step(course, **data)}."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course, submit="Save dose step",
+        title=f"Change the dose of the course started {course.start:%Y-%m-%d}",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -416,20 +439,16 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
 def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     form = WithdrawForm(request.POST or None, initial={"end": timezone.localdate()})
-    title = f"Record the withdrawal of the course started {course.start:%Y-%m-%d}"
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.withdraw(course, **form.cleaned_data)
-            except ValidationError as error:
-                course.refresh_from_db()
-                _apply_errors(form, error)
-            else:
-                messages.success(request, f"Withdrawal on {form.cleaned_data['end']:%Y-%m-%d} recorded.")
-                return redirect("patients:detail", patient_id=course.patient_id)
-        return _course_page(request, course.patient, form, title=title, submit="Record withdrawal",
-                            course=course, status=400)
-    return _course_page(request, course.patient, form, title=title, submit="Record withdrawal", course=course)
+
+    def save(data: dict) -> str:
+        services.withdraw(course, **data)
+        return f"Withdrawal on {data['end']:%Y-%m-%d} recorded."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course,
+        submit="Record withdrawal",
+        title=f"Record the withdrawal of the course started {course.start:%Y-%m-%d}",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -437,20 +456,15 @@ def course_edit(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     initial = {"start": course.start, "end": course.end, "stop_reason": course.stop_reason}
     form = CourseEditForm(request.POST or None, initial=initial)
-    title = f"Correct the course started {course.start:%Y-%m-%d}"
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.update_course(course, **form.cleaned_data)
-            except ValidationError as error:
-                course.refresh_from_db()
-                _apply_errors(form, error)
-            else:
-                messages.success(request, "Course saved.")
-                return redirect("patients:detail", patient_id=course.patient_id)
-        return _course_page(request, course.patient, form, title=title, submit="Save course",
-                            course=course, status=400)
-    return _course_page(request, course.patient, form, title=title, submit="Save course", course=course)
+
+    def save(data: dict) -> str:
+        services.update_course(course, **data)
+        return "Course saved."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course, submit="Save course",
+        title=f"Correct the course started {course.start:%Y-%m-%d}",
+    )
 
 
 @require_http_methods(["GET", "POST"])
