@@ -99,6 +99,11 @@ class PregnancyMonitoring:
     missing_pretreatment: tuple[str, ...]
     message: str
 
+    @property
+    def needs_attention(self) -> bool:
+        """Shown in the warning style: overdue, started without its tests, or last positive."""
+        return self.overdue or bool(self.missing_pretreatment) or self.last_result == "positive"
+
 
 @dataclass(frozen=True, slots=True)
 class BloodCountMonitoring:
@@ -106,6 +111,10 @@ class BloodCountMonitoring:
     overdue: bool
     last_count: dt.date | None
     message: str
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.overdue
 
 
 @dataclass(frozen=True, slots=True)

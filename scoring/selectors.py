@@ -30,6 +30,7 @@ from patients.models import (
 from scoring.charts import trend_figure
 from scoring.flares import CourseSummary, Flag, course_summaries, find_flags
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
+from scoring.monitoring import safety_monitoring
 from scoring.signals import safety_signals, systemic_signals
 from scoring.timeline import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
 
@@ -260,6 +261,9 @@ def patient_analysis(patient: Patient, record: dict) -> dict:
         "history_count": len(acknowledged) + len(stale),
         "systemic_signals": systemic_signals(timeline),
         "safety_signals": safety_signals(timeline),
+        # Next pregnancy test / blood count due (clasi.md section 5): pure rules over the
+        # timeline already built, and a field of the loaded patient: no query.
+        "safety_monitoring": safety_monitoring(timeline, today, patient.reproductive_potential),
         "course_rows": [
             CourseRow(i, summary, _stop_reason_label(summary.stop_reason))
             for i, summary in enumerate(course_summaries(timeline, limits, today), start=1)

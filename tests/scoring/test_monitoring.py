@@ -247,3 +247,15 @@ def test_no_counts_after_withdrawal_or_before_a_planned_start():
     assert blood_count_monitoring(timeline(courses=(course(end=40),)), day(40)) is None
     assert blood_count_monitoring(timeline(courses=(course(start=5),)), day(0)) is None
     assert blood_count_monitoring(timeline(courses=(course(end=40),)), day(39)) is not None
+
+
+# -- what the page shows in the warning style ---------------------------------------------
+
+
+def test_needs_attention_when_overdue_missing_or_positive_only():
+    assert not pregnancy(timeline(*PRE, preg(7)), 10).needs_attention
+    assert pregnancy(timeline(*PRE, preg(7)), 15).needs_attention  # overdue
+    assert pregnancy(timeline(preg(0), preg(7)), 10).needs_attention  # started without one
+    assert pregnancy(timeline(*PRE, preg(7, "positive")), 10).needs_attention
+    assert not blood_count_monitoring(timeline(count(7)), day(14)).needs_attention
+    assert blood_count_monitoring(timeline(count(7)), day(15)).needs_attention
