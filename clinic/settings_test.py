@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-key-signs-nothing-real")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("DJANGO_SSL_REDIRECT", "false")
 
 from clinic.settings import *  # noqa: E402,F401,F403
 
