@@ -90,6 +90,11 @@ MISSING_EARLY = "negative test in the 14 days before the start"
 MISSING_LATE = "negative test on the start day or the day before"
 
 
+def _detail(message: str, headline: str) -> str:
+    """The message after its headline (all of it when it does not start with one)."""
+    return message[len(headline):] if headline and message.startswith(headline) else message
+
+
 @dataclass(frozen=True, slots=True)
 class PregnancyMonitoring:
     next_due: dt.date | None
@@ -98,6 +103,11 @@ class PregnancyMonitoring:
     last_result: str | None  # "negative" / "positive" as recorded, lower case
     missing_pretreatment: tuple[str, ...]
     message: str
+    headline: str = ""  # the start of `message` a page shows in bold ("... due 2026-12-01")
+
+    @property
+    def detail(self) -> str:
+        return _detail(self.message, self.headline)
 
     @property
     def needs_attention(self) -> bool:
@@ -111,6 +121,11 @@ class BloodCountMonitoring:
     overdue: bool
     last_count: dt.date | None
     message: str
+    headline: str = ""
+
+    @property
+    def detail(self) -> str:
+        return _detail(self.message, self.headline)
 
     @property
     def needs_attention(self) -> bool:
@@ -203,7 +218,8 @@ def pregnancy_monitoring(
             # The 2-weekly rhythm for irregular cycles needs what the record cannot see.
             else "4-weekly on treatment; every 2 weeks if cycles are irregular"
         )
-        text = f"{_due_words('Pregnancy test', due, overdue)} ({rhythm})."
+        headline = _due_words("Pregnancy test", due, overdue)
+        text = f"{headline} ({rhythm})."
         if missing:
             text += f" Missing before the start on {_iso(course.start)}: {'; '.join(missing)}."
     elif planned is not None:
@@ -217,16 +233,12 @@ def pregnancy_monitoring(
                 days=PRETREATMENT_EARLY_DAYS if MISSING_EARLY in missing else PRETREATMENT_LATE_DAYS
             )
             due = max(opens, today)
-            text = (
-                f"Pregnancy tests before the course starting {_iso(course.start)}: "
-                f"{'; '.join(missing)}."
-            )
+            headline = f"Pregnancy tests due before the course starting {_iso(course.start)}"
+            text = f"{headline}: {'; '.join(missing)}."
         else:
             due = course.start + dt.timedelta(days=WEEKLY)
-            text = (
-                f"Pre-treatment pregnancy tests done; next due {_iso(due)} "
-                "(weekly for the first 4 weeks of treatment)."
-            )
+            headline = f"Pregnancy test due {_iso(due)}"
+            text = f"{headline} (pre-treatment tests done; weekly for the first 4 weeks of treatment)."
     else:
         course = started[-1]  # every course has stopped: the last one's 4-week test
         assert course.end is not None  # not running and started: it was withdrawn
@@ -235,10 +247,8 @@ def pregnancy_monitoring(
         if done is not None:
             return None  # the monitoring of the last course is complete
         overdue = today > due
-        text = (
-            f"{_due_words('Pregnancy test', due, overdue)} "
-            f"(4 weeks after stopping on {_iso(course.end)})."
-        )
+        headline = _due_words("Pregnancy test", due, overdue)
+        text = f"{headline} (4 weeks after stopping on {_iso(course.end)})."
     if last_result == "positive":
         # Status only: the positive test itself is a safety signal (scoring.signals).
         text += f" Last test positive ({_iso(last_test)})."
@@ -253,6 +263,7 @@ def pregnancy_monitoring(
         last_result=last_result,
         missing_pretreatment=missing,
         message=text,
+        headline=headline,
     )
 
 
@@ -272,9 +283,10 @@ def blood_count_monitoring(
     due, weekly = _scheduled(anchor, course.start, BLOOD_COUNT_WEEKLY_DAYS)
     overdue = today > due
     rhythm = "weekly for the first 8 weeks of treatment" if weekly else "4-weekly on treatment"
-    text = f"{_due_words('Blood count (ANC, platelets)', due, overdue)} ({rhythm})."
+    headline = _due_words("Blood count (ANC, platelets)", due, overdue)
+    text = f"{headline} ({rhythm})."
     text += f" Last count {_iso(last_count)}." if last_count else " No blood count recorded."
-    return BloodCountMonitoring(next_due=due, overdue=overdue, last_count=last_count, message=text)
+    return BloodCountMonitoring(next_due=due, overdue=overdue, last_count=last_count, message=text, headline=headline)
 
 
 def safety_monitoring(

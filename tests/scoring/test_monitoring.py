@@ -259,3 +259,24 @@ def test_needs_attention_when_overdue_missing_or_positive_only():
     assert pregnancy(timeline(*PRE, preg(7, "positive")), 10).needs_attention
     assert not blood_count_monitoring(timeline(count(7)), day(14)).needs_attention
     assert blood_count_monitoring(timeline(count(7)), day(15)).needs_attention
+
+
+@pytest.mark.parametrize(
+    ("tl", "today", "headline"),
+    [
+        (timeline(*PRE, preg(7)), 10, f"Pregnancy test due {day(14).isoformat()}"),
+        (timeline(), 8, f"Pregnancy test OVERDUE since {day(7).isoformat()}"),
+        (stopped(), 70, f"Pregnancy test OVERDUE since {day(68).isoformat()}"),
+        (timeline(), -20, f"Pregnancy tests due before the course starting {day(0).isoformat()}"),
+    ],
+)
+def test_headline_starts_the_message_and_detail_is_the_rest(tl, today, headline):
+    got = pregnancy(tl, today)
+    assert got.headline == headline
+    assert got.headline + got.detail == got.message and got.detail.startswith((" ", ":"))
+
+
+def test_planned_course_with_both_pretreatment_tests_next_due_one_week_after_start():
+    got = pregnancy(timeline(preg(-12), preg(-1)), -1)
+    assert got.missing_pretreatment == () and not got.overdue
+    assert got.next_due == day(7) and "pre-treatment tests done" in got.message

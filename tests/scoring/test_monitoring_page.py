@@ -35,7 +35,11 @@ def _patient(clinic, code: str, reproductive_potential: bool):
 
 def _item(html: str, kind: str) -> str | None:
     found = re.search(rf'<li class="signal (\w+)" data-monitoring="{kind}">(.*?)</li>', html, re.S)
-    return f"{found.group(1)}: {found.group(2)}" if found else None
+    if not found:
+        return None
+    # The headline is bold: check it is, then compare the text a reader sees.
+    assert found.group(2).startswith("<strong>"), found.group(2)
+    return f"{found.group(1)}: {re.sub(r'<[^>]+>', '', found.group(2))}"
 
 
 def test_on_course_without_pregnancy_test_shows_overdue_and_missing(client_a, clinic_a):
