@@ -59,6 +59,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                   if filters.get("open_flag") else None),
     )
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
+    page.object_list = list(page.object_list)  # evaluated once, shared with the template
+    open_flags = scoring_selectors.open_flags_for(page.object_list)
+    for patient in page.object_list:
+        patient.open_flags = open_flags.get(patient.pk, [])
     clinics = clinics_for(request.user)
     context = {
         "page": page,

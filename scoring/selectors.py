@@ -288,17 +288,25 @@ class AttentionRow:
 
 
 def _open_flags_by_patient(user) -> dict:
-    """{patient_id: [open Flag, newest first]} for the user's patients.
+    """{patient_id: [open Flag, newest first]} for the user's patients."""
+    return open_flags_for(scoped(user, Patient))
+
+
+def open_flags_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
+    """{patient_id: [open Flag, newest first]} for these patients.
 
     Fixed queries whatever the number of patients: timelines_for (five) and
-    one for the acknowledged keys; the rules then run in Python.
+    one for the acknowledged keys; the rules then run in Python. The patient
+    list passes one page of patients, the needs-attention page all of them.
     """
-    patients = scoped(user, Patient)
+    if isinstance(patients, QuerySet):
+        ids = patients.values("id")
+    else:
+        patients = list(patients)
+        ids = [p.pk for p in patients]
     timelines = timelines_for(patients)
     acked = set(
-        FlagAcknowledgement.objects.filter(patient__in=patients.values("id")).values_list(
-            "patient_id", "flag_key"
-        )
+        FlagAcknowledgement.objects.filter(patient__in=ids).values_list("patient_id", "flag_key")
     )
     today = timezone.localdate()
     limits = thresholds()

@@ -16,8 +16,9 @@ from scoring.clasi import parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
-# session + user, the page's patients, the paginator's count, the user's clinics.
-PATIENT_LIST_QUERIES = 5
+# session + user, the paginator's count, the page's patients, the user's clinics,
+# and the open flags of the page's patients (timelines_for: 4, acknowledgements: 1).
+PATIENT_LIST_QUERIES = 10
 
 
 def _patients(clinic, n: int) -> None:

@@ -170,3 +170,13 @@ def test_the_acknowledge_page_works_without_js(client_a, relapsed):
     html = page.content.decode()
     assert f'value="{flag.key}"' in html and 'method="post"' in html
     assert '<label for="ack-note-1">' in html
+
+
+def test_the_patient_list_shows_each_patients_open_flag_until_acknowledged(
+    client_a, clinician_a, relapsed, patient_a
+):
+    listing = client_a.get(reverse("patients:list")).content.decode()
+    assert "Relapse after complete response" in listing
+    assert listing.count("flag-badge") == 1  # patient_a has no flag
+    acknowledge_flag(relapsed, the_flag(relapsed).key, "Seen.", clinician_a)
+    assert "flag-badge" not in client_a.get(reverse("patients:list")).content.decode()
