@@ -39,16 +39,40 @@ def test_database_urls():
         database_from_url("postgres://host/", base)
 
 
-def test_settings_refuse_to_start_without_a_secret_key():
+def _run_without_django_env(code: str):
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+    return subprocess.run(
+        [sys.executable, "-c", code],
         env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
     )
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_a_server_refuses_to_start_without_a_secret_key():
+    for module in ("clinic.wsgi", "clinic.asgi"):
+        result = _run_without_django_env(f"import {module}")
+        assert result.returncode != 0, module
+        assert "DJANGO_SECRET_KEY" in result.stderr, module
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    # migrate, makemigrations --check and collectstatic are run by deploy scripts
+    # and CI hooks before any secret is in place.
+    result = _run_without_django_env(
+        "import django, sys; django.setup(); from django.core.management import call_command;"
+        "call_command('makemigrations', '--check', '--dry-run', verbosity=0)"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_nothing_is_signed_with_an_empty_key(settings):
+    from django.core import signing
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.SECRET_KEY = ""
+    with pytest.raises(ImproperlyConfigured):
+        signing.dumps({"x": 1})
