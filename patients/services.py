@@ -329,6 +329,19 @@ def _check_visit_date(patient: Patient, date: dt.date, visit: Visit | None) -> N
         raise ValidationError({"date": f"{patient.code} already has a visit on {date.isoformat()}."})
 
 
+def _check_visit(
+    patient: Patient,
+    date: dt.date,
+    visit: Visit | None,
+    labs: Sequence[LabInput],
+    events: Sequence[AdverseEventInput],
+) -> None:
+    """Everything refused before a visit is written, so nothing is half-written."""
+    _check_visit_date(patient, date, visit)
+    _check_labs(labs)
+    _check_events(events)
+
+
 def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: Iterable[AdverseEventInput]):
     from scoring.services import remove_assessment, save_assessment
 
@@ -360,9 +373,7 @@ def record_visit(
 ) -> Visit:
     """A visit with its CLASI examination, labs and adverse events, all or nothing."""
     patient = _lock_patient(patient)
-    _check_visit_date(patient, date, None)
-    _check_labs(labs)
-    _check_events(adverse_events)
+    _check_visit(patient, date, None, labs, adverse_events)
     try:
         with transaction.atomic():
             visit = Visit.objects.create(patient=patient, date=date, clinician=clinician, note=note)
@@ -385,9 +396,7 @@ def update_visit(
 ) -> Visit:
     """Replace what the visit records; the totals are rescored from the items."""
     _lock_patient(visit.patient)
-    _check_visit_date(visit.patient, date, visit)
-    _check_labs(labs)
-    _check_events(adverse_events)
+    _check_visit(visit.patient, date, visit, labs, adverse_events)
     visit.date, visit.clinician, visit.note = date, clinician, note
     visit.save()
     _write_visit_children(visit, exam, labs, adverse_events)
