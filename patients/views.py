@@ -259,39 +259,39 @@ def _render_visit_form(request, patient: Patient, forms: VisitForms, visit: Visi
     return render(request, "patients/visit_form.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
-def visit_create(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = _patient_for(request, patient_id, write=True)
-    forms = VisitForms(request, patient)
+def _visit_form_view(
+    request: HttpRequest, patient: Patient, visit: Visit | None, save: Callable[[dict], Visit]
+) -> HttpResponse:
+    """Log or edit a visit: one transaction through the service, or the form
+    again (400) with every message next to its field and nothing saved."""
+    forms = VisitForms(request, patient, visit)
     if request.method == "POST":
         if forms.is_valid():
             try:
-                visit = services.record_visit(patient, **forms.service_arguments())
+                saved = save(forms.service_arguments())
             except ValidationError as error:
                 forms.apply_service_errors(error)
             else:
-                messages.success(request, f"Visit of {visit.date:%Y-%m-%d} saved.")
-                return redirect("patients:visit", visit_id=visit.pk)
-        return _render_visit_form(request, patient, forms, None, status=400)
-    return _render_visit_form(request, patient, forms, None)
+                messages.success(request, f"Visit of {saved.date:%Y-%m-%d} saved.")
+                return redirect("patients:visit", visit_id=saved.pk)
+        return _render_visit_form(request, patient, forms, visit, status=400)
+    return _render_visit_form(request, patient, forms, visit)
+
+
+@require_http_methods(["GET", "POST"])
+def visit_create(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = _patient_for(request, patient_id, write=True)
+    return _visit_form_view(
+        request, patient, None, lambda data: services.record_visit(patient, **data)
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id, write=True)
-    patient = visit.patient
-    forms = VisitForms(request, patient, visit)
-    if request.method == "POST":
-        if forms.is_valid():
-            try:
-                services.update_visit(visit, **forms.service_arguments())
-            except ValidationError as error:
-                forms.apply_service_errors(error)
-            else:
-                messages.success(request, f"Visit of {visit.date:%Y-%m-%d} saved.")
-                return redirect("patients:visit", visit_id=visit.pk)
-        return _render_visit_form(request, patient, forms, visit, status=400)
-    return _render_visit_form(request, patient, forms, visit)
+    return _visit_form_view(
+        request, visit.patient, visit, lambda data: services.update_visit(visit, **data)
+    )
 
 
 @require_http_methods(["GET", "POST"])
