@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import clinics_for, require_clinic
+from clinic.services import log_bulk_read
 from patients.exchange import (
     SCHEMA_FILENAME,
     SCHEMA_PATH,
@@ -65,9 +66,9 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def export(request: HttpRequest, clinic_id) -> HttpResponse:
     clinic = require_clinic(request.user, clinic_id)
-    response = HttpResponse(
-        dumps_document(export_document(clinic)), content_type="application/json; charset=utf-8"
-    )
+    document = export_document(clinic)
+    log_bulk_read(clinic, "cle-tracker/1 export", len(document["patients"]))
+    response = HttpResponse(dumps_document(document), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(clinic, "json")}"'
     return response
 
@@ -78,6 +79,7 @@ def visits_csv(request: HttpRequest, clinic_id) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(clinic, "visits.csv")}"'
     write_visits_csv(clinic, response)
+    log_bulk_read(clinic, "visits CSV", clinic.patients.count())
     return response
 
 

@@ -321,6 +321,8 @@ def visit_preview(request: HttpRequest, patient_id=None, visit_id=None) -> HttpR
 @require_safe
 def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id)
+    # A visit page shows the patient's record too: its opening is audited.
+    accessed.send(sender=Visit, instance=visit)
     patient = visit.patient
     exam = selectors.stored_exam(visit)
     context = {

@@ -67,3 +67,25 @@ def test_history_page_shows_the_entries(client_a, patient_a):
     assert response.status_code == 200
     assert b"ana.clinician" in response.content
     assert b"access" in response.content.lower()
+
+
+@pytest.mark.django_db
+def test_opening_a_visit_page_is_logged_against_the_patient(client_a, clinician_a, patient_a):
+    import datetime as dt
+
+    from patients.services import record_visit
+
+    visit = record_visit(patient_a, date=dt.date(2025, 2, 1))
+    client_a.get(reverse("patients:visit", args=[visit.pk]))
+    access = entries_for(patient_a, LogEntry.Action.ACCESS).get()
+    assert (access.actor, access.content_type.model) == (clinician_a, "visit")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ["exchange:export", "exchange:visits_csv"])
+def test_downloading_the_clinic_is_logged_with_the_user(client_a, clinician_a, patient_a, route):
+    response = client_a.get(reverse(route, args=[patient_a.clinic_id]))
+    assert response.status_code == 200
+    entry = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, object_pk=str(patient_a.clinic_id)).get()
+    assert entry.actor == clinician_a
+    assert entry.additional_data["patients"] == 1
