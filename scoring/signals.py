@@ -49,6 +49,8 @@ Interpretations (**project rules** where the docs are silent):
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,9 +90,15 @@ _TEST_NAMES = {
 }
 
 
+# "×10⁹/L" as typed or pre-filled by the visit form reads as "x10^9/L".
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUPERSCRIPT_RUN = re.compile(r"(?<=\d)([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)")
+
+
 def _unit_key(unit: str | None) -> str:
     # Case-insensitive on purpose: within one test no two real units differ only by case.
-    return "".join((unit or "").split()).replace("\u00d7", "x").lower()
+    text = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(1), unit or "").translate(_SUPERSCRIPTS)
+    return "".join(text.split()).replace("\u00d7", "x").replace("µ", "u").replace("μ", "u").lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,45 @@
+"""The units the visit form pre-fills are the units the clinical rules read.
+
+Found in review: the form offered "×10⁹/L" (superscript nine) while the
+safety limits knew only "10^9/L", so an ANC of 0.3 entered through the form
+raised no neutropenia signal and vanished from the chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from patients.forms import LAB_UNITS
+from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, safety_signals, systemic_signals
+from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+
+D = dt.date
+
+
+def test_every_pre_filled_unit_is_understood_by_its_range_or_limit():
+    judged = (*REFERENCE_RANGES, *SAFETY_LIMITS)
+    for test, unit in LAB_UNITS.items():
+        ranges = [r for r in judged if r.test == test]
+        if ranges:
+            assert any(r.accepts(unit) for r in ranges), (test, unit)
+
+
+def test_low_counts_in_the_form_units_raise_safety_signals():
+    course = Course("c", D(2025, 1, 1), None, None, (DoseStep(D(2025, 1, 1), Decimal(5)),))
+    timeline = PatientTimeline(
+        "X",
+        courses=(course,),
+        labs=(
+            LabValue(D(2025, 2, 1), "anc", Decimal("0.3"), LAB_UNITS["anc"]),
+            LabValue(D(2025, 2, 1), "platelets", Decimal("12"), LAB_UNITS["platelets"]),
+        ),
+    )
+    assert {s.test for s in safety_signals(timeline)} == {"anc", "platelets"}
+
+
+def test_low_complement_in_the_form_units_raises_a_systemic_signal():
+    timeline = PatientTimeline(
+        "X", labs=(LabValue(D(2025, 2, 1), "c3", Decimal("0.5"), LAB_UNITS["c3"]),)
+    )
+    assert [s.test for s in systemic_signals(timeline)] == ["c3"]
