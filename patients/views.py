@@ -165,7 +165,22 @@ def patient_history(request: HttpRequest, patient_id) -> HttpResponse:
         .order_by("-timestamp")
     )
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
-    return render(request, "patients/patient_history.html", {"patient": patient, "page": page})
+    # (field, before, after) rows built here: in a template, `changes_dict.items`
+    # would look up a changed field named "items" (the assessment's) before the method.
+    rows = [(entry, _change_rows(entry)) for entry in page]
+    return render(
+        request, "patients/patient_history.html", {"patient": patient, "page": page, "rows": rows}
+    )
+
+
+def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
+    rows = []
+    for field, change in (entry.changes_dict or {}).items():
+        if isinstance(change, (list, tuple)) and len(change) == 2:
+            rows.append((field, change[0], change[1]))
+        else:  # a many-to-many or free-form change: show it whole
+            rows.append((field, "", change))
+    return rows
 
 
 # -- visits ----------------------------------------------------------------------

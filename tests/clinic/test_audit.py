@@ -89,3 +89,18 @@ def test_downloading_the_clinic_is_logged_with_the_user(client_a, clinician_a, p
     entry = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, object_pk=str(patient_a.clinic_id)).get()
     assert entry.actor == clinician_a
     assert entry.additional_data["patients"] == 1
+
+
+@pytest.mark.django_db
+def test_history_page_shows_a_scored_visit(client_a, patient_a):
+    # Found in review: the assessment's audit entry has a field named "items",
+    # which the template looked up instead of dict.items(): a 500.
+    import datetime as dt
+
+    from patients.services import record_visit
+    from scoring.clasi import parse_exam
+
+    record_visit(patient_a, date=dt.date(2025, 2, 1), exam=parse_exam({"areas": {"ears": {"erythema": 1}}}))
+    response = client_a.get(reverse("patients:history", args=[patient_a.pk]))
+    assert response.status_code == 200
+    assert b"<strong>activity</strong>" in response.content
