@@ -42,6 +42,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from clinic.models import Clinic
+from patients.dates import implausible
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
 from scoring.clasi import Exam, ExamError, parse_exam
 from scoring.instrument import CLASI
@@ -254,8 +255,13 @@ def _first_schema_error(doc: Any) -> tuple[tuple[int, ...], DocumentError] | Non
 # ------------------------------------------------------------------ parsing
 
 
-def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+def _date(text: str, path: str) -> dt.date:
+    """A date the schema has already checked for form; here, for plausibility."""
+    day = dt.date.fromisoformat(text)
+    message = implausible(day)
+    if message:
+        raise DocumentError(path, message)
+    return day
 
 
 def _decimal(value: float, places: int, path: str) -> Decimal:
@@ -294,6 +300,32 @@ def _exam_errors_first(doc: dict) -> tuple[tuple[int, ...], DocumentError] | Non
     return None
 
 
+def _nul_error_first(doc: Any) -> tuple[tuple[int, ...], DocumentError] | None:
+    """The first text holding a NUL character, which PostgreSQL cannot store."""
+
+    def walk(value: Any, where: tuple) -> tuple | None:
+        if isinstance(value, str):
+            return where if "\x00" in value else None
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            return None
+        for key, child in items:
+            found = walk(child, (*where, key))
+            if found is not None:
+                return found
+        return None
+
+    where = walk(doc, ())
+    if where is None:
+        return None
+    return _position(doc, where), DocumentError(
+        path_text(where), "contains a NUL character, which cannot be stored"
+    )
+
+
 def parse_document(
     data: Any, *, today: dt.date | None = None, progress: Progress | None = None
 ) -> ParsedDocument:
@@ -302,7 +334,8 @@ def parse_document(
         raise DocumentError("", "a cle-tracker/1 document is a JSON object")
     schema_error = _first_schema_error(data)
     exam_error = _exam_errors_first(data)
-    found = [e for e in (schema_error, exam_error) if e is not None]
+    nul_error = _nul_error_first(data)
+    found = [e for e in (schema_error, exam_error, nul_error) if e is not None]
     if found:
         raise min(found, key=lambda pair: pair[0])[1]
     today = today or timezone.localdate()
@@ -325,11 +358,13 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
             f"{_json(code)} is also the code of patients[{seen_codes[code]}]; codes are unique",
         )
     seen_codes[code] = i
-    birth = _date(raw["birth_date"]) if "birth_date" in raw else None
+    birth = _date(raw["birth_date"], f"{here}.birth_date") if "birth_date" in raw else None
     if birth is not None and birth > today:
         raise DocumentError(f"{here}.birth_date", "is in the future")
     sle = raw.get("sle", False)
-    diagnosed = _date(raw["sle_diagnosed"]) if "sle_diagnosed" in raw else None
+    diagnosed = _date(raw["sle_diagnosed"], f"{here}.sle_diagnosed") if "sle_diagnosed" in raw else None
+    if diagnosed is not None and diagnosed > today:
+        raise DocumentError(f"{here}.sle_diagnosed", "is in the future")
     if diagnosed is not None and not sle:
         raise DocumentError(f"{here}.sle_diagnosed", 'a diagnosis date needs "sle": true')
     if diagnosed is not None and birth is not None and diagnosed < birth:
@@ -372,8 +407,8 @@ _SUBTYPES = ("ACLE", "SCLE", "DLE", "tumid", "profundus", "chilblain", "other")
 
 
 def _parse_course(here: str, raw: dict) -> CourseIn:
-    start = _date(raw["start"])
-    end = _date(raw["end"]) if "end" in raw else None
+    start = _date(raw["start"], f"{here}.start")
+    end = _date(raw["end"], f"{here}.end") if "end" in raw else None
     if end is not None and end < start:
         raise DocumentError(
             f"{here}.end",
@@ -382,7 +417,7 @@ def _parse_course(here: str, raw: dict) -> CourseIn:
     doses: list[DoseIn] = []
     for k, d in enumerate(raw.get("doses", [])):
         where = f"{here}.doses[{k}]"
-        date = _date(d["date"])
+        date = _date(d["date"], f"{where}.date")
         if date < start or (end is not None and date > end):
             until = end.isoformat() if end else "ongoing"
             raise DocumentError(
@@ -423,7 +458,7 @@ def _parse_visit(here: str, raw: dict) -> VisitIn:
     events = [(e["term"].strip(), e["grade"]) for e in raw.get("adverse_events", [])]
     # Already validated by _exam_errors_first; parsing again is cheap and typed.
     exam = parse_exam(raw["clasi"]) if "clasi" in raw else None
-    return VisitIn(_date(raw["date"]), exam, labs, events, raw.get("note", ""))
+    return VisitIn(_date(raw["date"], f"{here}.date"), exam, labs, events, raw.get("note", ""))
 
 
 def loads_document(text: str | bytes) -> Any:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from patients.dates import validate_plausible
 from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
 from patients.services import AdverseEventInput, LabInput
 from scoring.clasi import Exam, parse_exam_all_errors
@@ -281,7 +282,7 @@ def _today() -> dt.date:
 
 
 class VisitForm(forms.Form):
-    date = forms.DateField(label="Visit date", widget=DATE_WIDGET())
+    date = forms.DateField(validators=[validate_plausible], label="Visit date", widget=DATE_WIDGET())
     clinician = forms.ModelChoiceField(queryset=None, required=False, label="Clinician",
                                        empty_label="— not recorded —")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -430,23 +431,23 @@ class DoseFields(forms.Form):
 
 
 class CourseStartForm(DoseFields):
-    start = forms.DateField(label="Start date", widget=DATE_WIDGET())
+    start = forms.DateField(validators=[validate_plausible], label="Start date", widget=DATE_WIDGET())
     field_order = ["start", "mg", "every_days"]
 
 
 class DoseStepForm(DoseFields):
-    date = forms.DateField(label="From", widget=DATE_WIDGET())
+    date = forms.DateField(validators=[validate_plausible], label="From", widget=DATE_WIDGET())
     field_order = ["date", "mg", "every_days"]
 
 
 class WithdrawForm(forms.Form):
-    end = forms.DateField(label="Withdrawal date", widget=DATE_WIDGET())
+    end = forms.DateField(validators=[validate_plausible], label="Withdrawal date", widget=DATE_WIDGET())
     stop_reason = forms.ChoiceField(label="Reason", choices=[("", "— choose —"), *StopReason.choices])
 
 
 class CourseEditForm(forms.Form):
-    start = forms.DateField(label="Start date", widget=DATE_WIDGET())
-    end = forms.DateField(label="Withdrawal date", required=False,
+    start = forms.DateField(validators=[validate_plausible], label="Start date", widget=DATE_WIDGET())
+    end = forms.DateField(validators=[validate_plausible], label="Withdrawal date", required=False,
                           widget=DATE_WIDGET(),
                           help_text="Leave empty while the course runs.")
     stop_reason = forms.ChoiceField(label="Reason", required=False,

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Clinic
+from patients.dates import implausible
 from patients.models import (
     AdverseEvent,
     CleSubtype,
@@ -83,10 +84,15 @@ def _check_patient(fields: dict, *, clinic: Clinic, instance: Patient | None) ->
     elif len(set(subtypes)) != len(subtypes):
         errors["cle_subtypes"] = "A CLE subtype is listed twice."
     birth = fields.get("birth_date")
+    diagnosed = fields.get("sle_diagnosed")
+    for field, day in (("birth_date", birth), ("sle_diagnosed", diagnosed)):
+        if implausible(day):
+            errors[field] = implausible(day)
     if birth and birth > _today():
         errors["birth_date"] = "The birth date is in the future."
-    diagnosed = fields.get("sle_diagnosed")
-    if diagnosed and not fields.get("sle"):
+    if diagnosed and diagnosed > _today():
+        errors["sle_diagnosed"] = "The SLE diagnosis date is in the future."
+    elif diagnosed and not fields.get("sle"):
         errors["sle_diagnosed"] = "A diagnosis date needs SLE to be ticked."
     elif diagnosed and birth and diagnosed < birth:
         errors["sle_diagnosed"] = "The SLE diagnosis date is before the birth date."
@@ -139,6 +145,9 @@ def _overlapping(patient: Patient, start: dt.date, end: dt.date | None, exclude:
 
 
 def _check_course_dates(patient: Patient, start: dt.date, end: dt.date | None, course: Course | None):
+    for field, day in (("start", start), ("end", end)):
+        if implausible(day):
+            raise ValidationError({field: implausible(day)})
     if end is not None and end < start:
         raise ValidationError({"end": "The withdrawal date is before the course start."})
     other = _overlapping(patient, start, end, course)
@@ -320,6 +329,8 @@ def _check_events(events: Sequence[AdverseEventInput]) -> None:
 
 
 def _check_visit_date(patient: Patient, date: dt.date, visit: Visit | None) -> None:
+    if implausible(date):
+        raise ValidationError({"date": implausible(date)})
     if date > _today():
         raise ValidationError({"date": "The visit date is in the future."})
     clash = Visit.objects.filter(patient=patient, date=date)

@@ -39,7 +39,7 @@ from plotly.subplots import make_subplots
 from scoring.flares import Flag, events
 from scoring.response import CATEGORY_LABELS, course_baseline, interpret
 from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
-from scoring.timeline import Assessment, Course, PatientTimeline, Thresholds, format_mg
+from scoring.timeline import Assessment, Course, PatientTimeline, Thresholds, format_mg, shift
 
 __all__ = [
     "FLAG_TRACE_NAME",
@@ -552,5 +552,5 @@ def _date_range(dates: Sequence[dt.date], last_day: dt.date | None) -> list[str]
         return None
     first = min(dates)
     last = max([*dates, last_day] if last_day else dates)
-    pad = dt.timedelta(days=max(7, round((last - first).days * 0.03)))
-    return [_iso(first - pad), _iso(last + pad)]
+    pad = max(7, round((last - first).days * 0.03))
+    return [_iso(shift(first, -pad)), _iso(shift(last, pad))]

@@ -48,6 +48,7 @@ from scoring.timeline import (
     PatientTimeline,
     Thresholds,
     format_mg,
+    shift,
 )
 
 __all__ = [
@@ -196,7 +197,7 @@ def meets_worsening(activity: int, nadir: int, thresholds: Thresholds = DEFAULT_
 
 def _withdrawal(course: Course, next_course: Course | None, watch_days: int) -> Event:
     assert course.end is not None
-    limits = [course.end + dt.timedelta(days=watch_days)]
+    limits = [shift(course.end, watch_days)]
     if next_course is not None:
         limits.append(next_course.start)  # inclusive: that day is the new pre-dose baseline
     return Event(
@@ -217,7 +218,7 @@ def _reductions(course: Course, watch_days: int) -> list[Event]:
         # 5 mg daily -> 10 mg every 2 days is not (clasi.md section 3).
         if step.daily_mg >= before.daily_mg:
             continue
-        limits = [step.date + dt.timedelta(days=watch_days)]
+        limits = [shift(step.date, watch_days)]
         if i + 1 < len(steps):
             limits.append(steps[i + 1].date)
         if course.end is not None:

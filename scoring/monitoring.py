@@ -63,7 +63,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from scoring.timeline import Course, LabValue, PatientTimeline
+from scoring.timeline import Course, LabValue, PatientTimeline, shift
 
 __all__ = [
     "BLOOD_COUNT_TESTS",
@@ -155,7 +155,7 @@ def _running(course: Course, today: dt.date) -> bool:
 def _scheduled(anchor: dt.date, start: dt.date, weekly_days: int) -> tuple[dt.date, bool]:
     """Next due date after `anchor`, and whether it is still the weekly phase."""
     weekly = (anchor - start).days < weekly_days
-    return anchor + dt.timedelta(days=WEEKLY if weekly else FOUR_WEEKLY), weekly
+    return shift(anchor, WEEKLY if weekly else FOUR_WEEKLY), weekly
 
 
 def _due_words(what: str, due: dt.date, overdue: bool) -> str:
@@ -164,8 +164,8 @@ def _due_words(what: str, due: dt.date, overdue: bool) -> str:
 
 def _missing_pretreatment(course: Course, tests: list[LabValue]) -> tuple[str, ...]:
     negatives = [t for t in tests if _result(t) == "negative"]
-    late_window = course.start - dt.timedelta(days=PRETREATMENT_LATE_DAYS)
-    early_window = course.start - dt.timedelta(days=PRETREATMENT_EARLY_DAYS)
+    late_window = shift(course.start, -PRETREATMENT_LATE_DAYS)
+    early_window = shift(course.start, -PRETREATMENT_EARLY_DAYS)
     # The latest negative on the start day or the day before is the "24 h" test;
     # the early test must be ANOTHER negative in the 14 days before the start.
     late = next((t for t in reversed(negatives) if late_window <= t.date <= course.start), None)
@@ -229,20 +229,21 @@ def pregnancy_monitoring(
         missing = _missing_pretreatment(course, tests)
         overdue = False
         if missing:
-            opens = course.start - dt.timedelta(
-                days=PRETREATMENT_EARLY_DAYS if MISSING_EARLY in missing else PRETREATMENT_LATE_DAYS
+            opens = shift(
+                course.start,
+                -(PRETREATMENT_EARLY_DAYS if MISSING_EARLY in missing else PRETREATMENT_LATE_DAYS),
             )
             due = max(opens, today)
             headline = f"Pregnancy tests due before the course starting {_iso(course.start)}"
             text = f"{headline}: {'; '.join(missing)}."
         else:
-            due = course.start + dt.timedelta(days=WEEKLY)
+            due = shift(course.start, WEEKLY)
             headline = f"Pregnancy test due {_iso(due)}"
             text = f"{headline} (pre-treatment tests done; weekly for the first 4 weeks of treatment)."
     else:
         course = started[-1]  # every course has stopped: the last one's 4-week test
         assert course.end is not None  # not running and started: it was withdrawn
-        due = course.end + dt.timedelta(days=AFTER_STOP_DAYS)
+        due = shift(course.end, AFTER_STOP_DAYS)
         done = next((t for t in tests if t.date >= due), None)
         if done is not None:
             return None  # the monitoring of the last course is complete

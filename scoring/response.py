@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from scoring.timeline import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds
+from scoring.timeline import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds, shift
 
 __all__ = [
     "CATEGORIES",
@@ -116,7 +116,7 @@ def course_baseline(
     Window: start - 30 days .. start, both inclusive (**project rule**, clasi.md
     section 2). A visit on the start day is the pre-dose baseline.
     """
-    earliest = course.start - dt.timedelta(days=thresholds.baseline_lookback_days)
+    earliest = shift(course.start, -thresholds.baseline_lookback_days)
     baseline = None
     for a in _in_order(assessments):
         if earliest <= a.date <= course.start:

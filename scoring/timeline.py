@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "Thresholds",
     "format_mg",
+    "shift",
 ]
 
 
@@ -34,6 +35,18 @@ def _check_int(name: str, value: object, minimum: int = 0) -> None:
     # bool is an int subclass; True as a CLASI total or a threshold is a bug upstream.
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def shift(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, held at the calendar's ends instead of raising.
+
+    Inputs are bounded where they enter the record; this keeps a watch window
+    or a baseline look-back from turning a far-off date into a crash anyway.
+    """
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
 
 
 def format_mg(amount: Decimal | Fraction | int) -> str:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from clinic.access import clinics_for, require_clinic
+from patients.dates import implausible
 from patients.models import Patient
 from scoring.charts_cohort import activity_by_week_figure, relapse_free_figure
 from scoring.cohort import clinic_cohort
@@ -72,6 +73,9 @@ def cohort(request: HttpRequest) -> HttpResponse:
             as_of = dt.date.fromisoformat(request.GET["as_of"])
         except ValueError:
             as_of_error = "Enter the date as YYYY-MM-DD."
+        else:
+            if implausible(as_of):
+                as_of, as_of_error = today, implausible(as_of)
     data = clinic_cohort(clinic, as_of)
     report = data.report()
     if request.GET.get("format") == "json":

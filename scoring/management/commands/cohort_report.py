@@ -12,15 +12,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from clinic.models import Clinic
+from patients.dates import implausible
 from scoring.cohort import clinic_cohort
 from scoring.outcomes import format_text
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
+    if implausible(day):
+        raise CommandError(f"--as-of: {implausible(day)}")
+    return day
 
 
 class Command(BaseCommand):
