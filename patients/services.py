@@ -207,10 +207,26 @@ def _check_step_in_course(course: Course, date: dt.date, field: str = "date") ->
         raise ValidationError({field: f"The dose step is after the withdrawal ({course.end.isoformat()})."})
 
 
+def _locked_course(course: Course) -> Course:
+    """The course as it is now, read under the patient's lock.
+
+    Checking the copy a view loaded earlier could pass on stale data: two
+    clinicians (or two tabs) withdrawing and changing the dose at once would
+    leave a dose step after the withdrawal.
+    """
+    _lock_patient(course.patient)
+    return Course.objects.select_related("patient").get(pk=course.pk)
+
+
+def _locked_step(step: DoseStep) -> DoseStep:
+    _lock_patient(step.course.patient)
+    return DoseStep.objects.select_related("course__patient").get(pk=step.pk)
+
+
 @transaction.atomic
 def add_dose_step(course: Course, *, date: dt.date, mg: Decimal, every_days: int = 1) -> DoseStep:
     """A dose change from `date` on: increase, reduction (taper) or alternate days."""
-    _lock_patient(course.patient)
+    course = _locked_course(course)
     _check_dose(mg, every_days)
     _check_step_in_course(course, date)
     if DoseStep.objects.filter(course=course, date=date).exists():
@@ -220,8 +236,8 @@ def add_dose_step(course: Course, *, date: dt.date, mg: Decimal, every_days: int
 
 @transaction.atomic
 def update_dose_step(step: DoseStep, *, date: dt.date, mg: Decimal, every_days: int) -> DoseStep:
+    step = _locked_step(step)
     course = step.course
-    _lock_patient(course.patient)
     _check_dose(mg, every_days)
     _check_step_in_course(course, date)
     if date != step.date and DoseStep.objects.filter(course=course, date=date).exists():
@@ -235,8 +251,8 @@ def update_dose_step(step: DoseStep, *, date: dt.date, mg: Decimal, every_days: 
 
 @transaction.atomic
 def remove_dose_step(step: DoseStep) -> None:
+    step = _locked_step(step)
     course = step.course
-    _lock_patient(course.patient)
     if step.date == course.start:
         raise ValidationError({"date": "The starting dose cannot be removed; delete the course instead."})
     step.delete()
@@ -245,7 +261,8 @@ def remove_dose_step(step: DoseStep) -> None:
 @transaction.atomic
 def withdraw(course: Course, *, end: dt.date, stop_reason: str) -> Course:
     """Record the withdrawal of lenalidomide: the course ends on `end`."""
-    patient = _lock_patient(course.patient)
+    given, course = course, _locked_course(course)
+    patient = course.patient
     if course.end is not None:
         raise ValidationError({"end": f"This course was already withdrawn on {course.end.isoformat()}."})
     if not stop_reason:
@@ -259,6 +276,7 @@ def withdraw(course: Course, *, end: dt.date, stop_reason: str) -> Course:
         )
     course.end, course.stop_reason = end, stop_reason
     course.save()
+    given.end, given.stop_reason = end, stop_reason  # the caller's copy stays true
     return course
 
 
@@ -267,7 +285,8 @@ def update_course(
     course: Course, *, start: dt.date, end: dt.date | None, stop_reason: str
 ) -> Course:
     """Correct a course's dates; dose steps must still lie within it."""
-    patient = _lock_patient(course.patient)
+    given, course = course, _locked_course(course)
+    patient = course.patient
     _check_course_dates(patient, start, end, course)
     _check_stop_reason(end, stop_reason)
     steps = list(course.dose_steps.order_by("date"))
@@ -288,6 +307,7 @@ def update_course(
         steps[0].save()
     course.start, course.end, course.stop_reason = start, end, stop_reason
     course.save()
+    given.start, given.end, given.stop_reason = start, end, stop_reason
     return course
 
 

@@ -140,3 +140,21 @@ def test_unknown_subtype_refused(clinic_a):
     with pytest.raises(ValidationError) as exc:
         services.create_patient(clinic_a, code="P9", sex="F", cle_subtypes=["DLE", "lichen"])
     assert "lichen" in field_error(exc, "cle_subtypes")
+
+
+@pytest.mark.django_db
+def test_course_writes_check_the_course_as_it_is_now_not_a_stale_copy(course_a):
+    # Found in review: two requests holding copies loaded before either write.
+    from patients.models import Course as CourseRow
+
+    tab_one, tab_two = CourseRow.objects.get(pk=course_a.pk), CourseRow.objects.get(pk=course_a.pk)
+    services.withdraw(tab_one, end=D(2025, 3, 1), stop_reason="remission")
+    with pytest.raises(ValidationError) as exc:
+        services.add_dose_step(tab_two, date=D(2025, 4, 1), mg=Decimal("10"))
+    assert "after the withdrawal" in field_error(exc, "date")
+    with pytest.raises(ValidationError) as exc:
+        services.withdraw(tab_two, end=D(2025, 5, 1), stop_reason="adverse_event")
+    assert "already withdrawn on 2025-03-01" in field_error(exc, "end")
+    course_a.refresh_from_db()
+    assert (course_a.end, course_a.stop_reason) == (D(2025, 3, 1), "remission")
+    assert list(course_a.dose_steps.values_list("date", flat=True)) == [D(2025, 1, 6)]
