@@ -29,7 +29,7 @@ cannot see what the rule needs):
   The pre-treatment tests must be NEGATIVE.
 - Pre-treatment tests, as modelled for this record (which knows the course
   start, not the moment of the prescription): "10-14 days before" = a negative
-  test dated 1-14 days before the start (14 days before counts, 15 does not);
+  test dated 10 to 14 days before the start (14 and 10 count, 15 and 9 do not);
   "within 24 h before" = a negative test on the start day or the day before.
   They must be two different tests: one test on the day before the start
   cannot satisfy both. They are reported for a running or planned course,
@@ -81,12 +81,13 @@ BLOOD_COUNT_WEEKLY_DAYS = 56  # weekly for the first 8 weeks
 WEEKLY = 7
 FOUR_WEEKLY = 28  # "every 4 weeks" (pregnancy), "monthly" (blood counts: project rule)
 AFTER_STOP_DAYS = 28  # "4 weeks after stopping"
-PRETREATMENT_EARLY_DAYS = 14  # "10-14 days before", modelled as within the 14 days before
+PRETREATMENT_EARLY_DAYS = 14  # "10-14 days before": at most 14 days before the start ...
+PRETREATMENT_EARLY_LATEST_DAYS = 10  # ... and at least 10
 PRETREATMENT_LATE_DAYS = 1  # "within 24 h before": the start day or the day before
 
 BLOOD_COUNT_TESTS = frozenset({"anc", "platelets"})
 
-MISSING_EARLY = "negative test in the 14 days before the start"
+MISSING_EARLY = "negative test 10-14 days before the start"
 MISSING_LATE = "negative test on the start day or the day before"
 
 
@@ -166,14 +167,16 @@ def _missing_pretreatment(course: Course, tests: list[LabValue]) -> tuple[str, .
     negatives = [t for t in tests if _result(t) == "negative"]
     late_window = shift(course.start, -PRETREATMENT_LATE_DAYS)
     early_window = shift(course.start, -PRETREATMENT_EARLY_DAYS)
+    early_window_end = shift(course.start, -PRETREATMENT_EARLY_LATEST_DAYS)
     # The latest negative on the start day or the day before is the "24 h" test;
-    # the early test must be ANOTHER negative in the 14 days before the start.
+    # the early test must be ANOTHER negative 10 to 14 days before the start
+    # (clasi.md section 5), so the two are at least 9 days apart.
     late = next((t for t in reversed(negatives) if late_window <= t.date <= course.start), None)
     early = next(
         (
             t
             for t in reversed(negatives)
-            if t is not late and early_window <= t.date < course.start
+            if t is not late and early_window <= t.date <= early_window_end
         ),
         None,
     )

@@ -80,7 +80,9 @@ def test_not_of_reproductive_potential_no_pregnancy_monitoring_but_counts_still_
     [
         (-14, 0, ()),  # 14 days before counts
         (-15, 0, (MISSING_EARLY,)),  # 15 days before does not
-        (-10, -1, ()),  # the day before counts as "within 24 h"
+        (-10, -1, ()),  # the day before counts as "within 24 h"; 10 days before counts
+        (-9, 0, (MISSING_EARLY,)),  # 9 days before is too late for the early test (10-14)
+        (-2, 0, (MISSING_EARLY,)),  # found in review: two tests 2 days apart are not the pair
         (-12, -2, (MISSING_LATE,)),  # two days before is not within 24 h
         (-16, -15, (MISSING_EARLY, MISSING_LATE)),  # both too early
     ],
