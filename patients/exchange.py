@@ -38,7 +38,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from clinic.models import Clinic
@@ -169,7 +169,17 @@ def _validator() -> Draft202012Validator:
     # parser that has to run anyway to score the exam.
     relaxed = copy.deepcopy(schema())
     relaxed["$defs"]["clasi"] = {"type": "object"}
-    return Draft202012Validator(relaxed, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return _StrictValidator(relaxed, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# JSON Schema counts 2.0 as an integer; the format says integers, and a 2.0
+# imported as 2 would make the first round trip change the document.
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 
 
 def path_text(parts: Iterable[str | int]) -> str:

@@ -100,3 +100,28 @@ def test_the_rules_survive_the_ends_of_the_calendar():
     assert course_baseline(course, timeline.assessments) is None
     assert [e.kind for e in events(timeline)] == ["withdrawal"]
     assert find_flags(timeline) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.update(clinic="   "), "clinic"),
+        (lambda d: d["patients"][0]["courses"][0]["doses"][0].update(every_days=1.0),
+         "patients[0].courses[0].doses[0].every_days"),
+    ],
+)
+def test_an_import_refuses_what_its_own_export_could_not_carry(clinic_a, change, path):
+    # Found in review: a blank clinic name imported, then exported as "", which
+    # import refused; 1.0 for an integer imported as 1, changing the round trip.
+    document = {
+        "format": "cle-tracker/1",
+        "clinic": clinic_a.name,
+        "patients": [{"code": "P1", "sex": "F", "courses": [
+            {"drug": "lenalidomide", "start": "2020-01-01",
+             "doses": [{"date": "2020-01-01", "mg": 5, "every_days": 1}]}]}],
+    }
+    change(document)
+    with pytest.raises(DocumentError) as exc:
+        import_document(document, clinic=clinic_a)
+    assert exc.value.path == path
