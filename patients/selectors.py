@@ -31,9 +31,16 @@ def patients_for(user) -> QuerySet[Patient]:
     from scoring.models import Assessment
 
     latest = Assessment.objects.filter(visit__patient=OuterRef("pk")).order_by("-visit__date")
-    running_step = DoseStep.objects.filter(
-        course__patient=OuterRef("pk"), course__end__isnull=True
-    ).order_by("-date")
+    # The dose in force today, with the same "on lenalidomide now" as the list's
+    # filter: a planned course or a dose step still to come is not today's dose.
+    today = timezone.localdate()
+    running_step = (
+        DoseStep.objects.filter(
+            course__patient=OuterRef("pk"), course__start__lte=today, date__lte=today
+        )
+        .filter(Q(course__end__isnull=True) | Q(course__end__gte=today))
+        .order_by("-date")
+    )
     return (
         scoped(user, Patient)
         .select_related("clinic")

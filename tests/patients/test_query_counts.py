@@ -101,3 +101,19 @@ def test_visit_page_queries_do_not_grow_with_the_record(client_a, patient_a):
     Visit.objects.exclude(pk=visit.pk).delete()
     _visits(patient_a, 100)
     assert _count(client_a, url) == small
+
+
+@pytest.mark.django_db
+def test_the_list_shows_the_dose_in_force_today_not_a_planned_one(client_a, patient_a):
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.urls import reverse
+
+    from patients import services
+
+    today = dt.date.today()
+    course = services.start_course(patient_a, start=today - dt.timedelta(days=30), mg=Decimal("5"))
+    services.add_dose_step(course, date=today + dt.timedelta(days=7), mg=Decimal("10"))
+    row = client_a.get(reverse("patients:list")).content.decode().split("SYN-001", 1)[1]
+    assert "5 mg daily" in row.split("</tr>")[0]
