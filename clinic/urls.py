@@ -6,7 +6,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("", include("clinic.clinic_urls")),
     path("patients/", include("patients.urls")),
     path("exchange/", include("patients.exchange_urls")),
     path("", include("scoring.urls")),
