@@ -36,7 +36,7 @@ from typing import Any, Literal, TextIO
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
@@ -504,8 +504,16 @@ def import_document(
     courses and visits, "skip" leaves the patient untouched (the demo loader).
     """
     parsed = parse_document(data, progress=progress)
-    with transaction.atomic():
-        return _write(parsed, clinic, existing, source, actor, progress)
+    try:
+        with transaction.atomic():
+            return _write(parsed, clinic, existing, source, actor, progress)
+    except IntegrityError:
+        # Checked above, so only a concurrent write can get here (two imports
+        # of the same new patients at once): nothing was written, say so.
+        raise DocumentError(
+            "", "another import or edit wrote these patients at the same moment; "
+            "nothing was imported, try again"
+        ) from None
 
 
 def _write(
