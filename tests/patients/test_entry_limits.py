@@ -1,4 +1,4 @@
-"""Dates outside 1900-2100 are typos (0024 for 2024), refused where they enter
+"""What enters the record is bounded: dates outside 1900-2100 are typos (0024 for 2024), refused where they enter
 the record, with the field named; and far-off dates never crash the rules.
 
 Found in review: a course starting 0001-01-01 or withdrawn 9999-12-31 made
@@ -125,3 +125,19 @@ def test_an_import_refuses_what_its_own_export_could_not_carry(clinic_a, change,
     with pytest.raises(DocumentError) as exc:
         import_document(document, clinic=clinic_a)
     assert exc.value.path == path
+
+
+@pytest.mark.django_db
+def test_a_colliding_concurrent_import_is_a_clear_refusal(clinic_a, monkeypatch):
+    from django.db import IntegrityError
+
+    import patients.exchange as exchange
+
+    def collide(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(exchange, "_write", collide)
+    document = {"format": "cle-tracker/1", "clinic": clinic_a.name,
+                "patients": [{"code": "P1", "sex": "F"}]}
+    with pytest.raises(DocumentError, match="at the same moment"):
+        import_document(document, clinic=clinic_a)
