@@ -92,20 +92,26 @@ class _CourseOutcome:
     relapse: Flag | None  # the relapse_after_complete_response flag of its withdrawal
 
 
+
+def _relapse_after_withdrawal(flags: Iterable[Flag], course_id: str) -> Flag | None:
+    """The course's relapse-after-complete-response flag: only a withdrawal raises
+    that kind (a reduction raises relapse_after_dose_reduction)."""
+    return next(
+        (
+            f
+            for f in flags
+            if f.course_id == course_id and f.kind == "relapse_after_complete_response"
+        ),
+        None,
+    )
+
 def _outcomes(
     timeline: PatientTimeline, flags: list[Flag], thresholds: Thresholds, today: dt.date | None
 ) -> list[_CourseOutcome]:
     found = []
     for course in timeline.courses:
         response = course_response(course, timeline.assessments, today, thresholds)
-        relapse = next(
-            (
-                f
-                for f in flags
-                if f.course_id == course.id and f.kind == "relapse_after_complete_response"
-            ),
-            None,
-        )
+        relapse = _relapse_after_withdrawal(flags, course.id)
         found.append(
             _CourseOutcome(
                 patient=timeline.code,
@@ -381,14 +387,7 @@ def relapse_free_curve(
             if not response.ended_in_complete_response:
                 continue
             event = withdrawals[course.id]
-            relapse = next(
-                (
-                    f
-                    for f in flags
-                    if f.key == event.key and f.kind == "relapse_after_complete_response"
-                ),
-                None,
-            )
+            relapse = _relapse_after_withdrawal(flags, course.id)
             subjects.append(
                 KMSubject(
                     patient=timeline.code,
