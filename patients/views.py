@@ -88,17 +88,24 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     accessed.send(sender=Patient, instance=patient)
     record = selectors.patient_record(patient)
     writer = can_write(patient)
+    today = timezone.localdate()
     context = {
         "patient": patient,
         "can_write": writer,
         "nav": "patients",
         # Compact course forms under each course (clinicians only); each form
         # gets its own ids so labels stay tied to their inputs.
-        "start_form": CourseStartForm(auto_id="id_start_%s") if writer else None,
+        # Dates default to today, as on the forms' own pages.
+        "start_form": (
+            CourseStartForm(auto_id="id_start_%s", initial={"start": today, "mg": 5})
+            if writer else None
+        ),
         "course_forms": {
             course.pk: {
-                "dose": DoseStepForm(auto_id=f"id_dose_{course.pk}_%s"),
-                "withdraw": WithdrawForm(auto_id=f"id_withdraw_{course.pk}_%s"),
+                "dose": DoseStepForm(auto_id=f"id_dose_{course.pk}_%s", initial={"date": today}),
+                "withdraw": WithdrawForm(
+                    auto_id=f"id_withdraw_{course.pk}_%s", initial={"end": today}
+                ),
             }
             for course in record["courses"]
             if writer and course.end is None

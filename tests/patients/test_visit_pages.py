@@ -323,3 +323,13 @@ def test_patient_list_filters_on_an_open_flag(client_a, three_patients, patient_
     withdraw(course_a, end=dt.date(2025, 3, 3), stop_reason="remission")
     record_visit(patient_a, date=dt.date(2025, 3, 24), exam=parse_exam({"areas": {"ears": {"erythema": 2}}}))
     assert _codes(client_a.get(reverse("patients:list"), {"open_flag": "on"})) == ["SYN-001"]
+
+
+def test_the_inline_course_forms_default_their_dates_to_today(client_a, patient_a, course_a):
+    from django.utils import timezone
+
+    html = client_a.get(reverse("patients:detail", args=[patient_a.pk])).content.decode()
+    today = timezone.localdate().isoformat()
+    for field in (f"id_dose_{course_a.pk}_date", f"id_withdraw_{course_a.pk}_end"):
+        tag = re.search(rf'<input[^>]*id="{field}"[^>]*>', html).group(0)
+        assert f'value="{today}"' in tag, field
