@@ -137,41 +137,25 @@ EXPECTED = {
 }
 
 
+def run_report(clinic, fmt: str, as_of: str) -> str:
+    out = io.StringIO()
+    call_command("cohort_report", "--clinic", clinic.name, "--format", fmt, "--as-of", as_of, stdout=out)
+    return out.getvalue()
+
+
 @pytest.fixture
 def hand_clinic(db):
     return import_document(json.loads(json.dumps(HAND_COHORT))).clinic
 
 
 def test_the_json_report_matches_the_hand_computed_answers(hand_clinic):
-    out = io.StringIO()
-    call_command(
-        "cohort_report",
-        "--clinic",
-        hand_clinic.name,
-        "--format",
-        "json",
-        "--as-of",
-        "2026-01-01",
-        stdout=out,
-    )
-    report = json.loads(out.getvalue())
+    report = json.loads(run_report(hand_clinic, "json", "2026-01-01"))
     assert report == EXPECTED
     assert list(report) == list(EXPECTED)  # the documented key order
 
 
 def test_the_text_report_shows_the_same_numbers(hand_clinic):
-    out = io.StringIO()
-    call_command(
-        "cohort_report",
-        "--clinic",
-        hand_clinic.name,
-        "--format",
-        "text",
-        "--as-of",
-        "2026-01-01",
-        stdout=out,
-    )
-    text = out.getvalue()
+    text = run_report(hand_clinic, "text", "2026-01-01")
     assert "3 of 5 (60.0%)" in text
     assert "2 of 3 (66.7%)" in text
     assert "3 / 5.5 / 8" in text
@@ -180,18 +164,7 @@ def test_the_text_report_shows_the_same_numbers(hand_clinic):
 
 def test_as_of_reads_the_record_as_it_stood(hand_clinic):
     # On 2025-03-20 P1 has not relapsed yet and P2 neither (04-14).
-    out = io.StringIO()
-    call_command(
-        "cohort_report",
-        "--clinic",
-        hand_clinic.name,
-        "--format",
-        "json",
-        "--as-of",
-        "2025-03-20",
-        stdout=out,
-    )
-    report = json.loads(out.getvalue())
+    report = json.loads(run_report(hand_clinic, "json", "2025-03-20"))
     assert report["relapsed_after_withdrawal"] == 0
     assert report["withdrawn_in_complete_response"] == 3
     assert report["weeks_to_relapse"] == {"min": None, "median": None, "max": None}
