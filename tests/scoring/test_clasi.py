@@ -24,6 +24,7 @@ from scoring.clasi import (
     severity_band,
 )
 from scoring.instrument import CLASI
+from tests.scoring.exchange_example import ANSWER, EXAMPLE
 
 AREAS = [a.key for a in CLASI.areas]
 
@@ -154,34 +155,9 @@ def test_severity_boundaries_through_whole_exams(activity: int, band: str) -> No
 
 
 def test_the_exchange_format_example_recomputed_by_hand() -> None:
-    # docs/exchange-format.md, "A CLASI examination".  By hand:
-    # erythema 2 + 3 = 5, scale 1, mucosa 0, hair loss 1, alopecia 2 -> activity 9 (mild);
-    # dyspigmentation 1 (not doubled), scarring 1, scalp scarring 3 -> damage 5.
-    # The document's answer says activity 16 / "moderate", which contradicts
-    # its own activity_parts (they sum to 9); its damage 5 is right.
-    example = {
-        "instrument": "CLASI",
-        "areas": {
-            "scalp": {"erythema": 2, "scale": 1, "dyspigmentation": 0},
-            "nose_malar": {"erythema": 3, "scale": 0, "dyspigmentation": 1, "scarring": 1},
-        },
-        "mucous_membrane": 0,
-        "recent_hair_loss": 1,
-        "nonscarring_alopecia": 2,
-        "scalp_scarring": 3,
-        "dyspigmentation_lasts_12_months": False,
-    }
-    assert score_data(example).to_dict() == {
-        "instrument": "CLASI",
-        "activity": 9,
-        "damage": 5,
-        "severity": "mild",
-        "activity_parts": {
-            "erythema": 5, "scale": 1, "mucous_membrane": 0,
-            "recent_hair_loss": 1, "nonscarring_alopecia": 2,
-        },
-        "damage_parts": {"dyspigmentation": 1, "scarring": 1, "scalp_scarring": 3},
-    }  # fmt: skip
+    # The document's answer (activity 16, moderate) contradicts its own parts:
+    # see tests/scoring/exchange_example.py for the hand computation.
+    assert score_data(EXAMPLE).to_dict() == ANSWER
 
 
 def test_a_realistic_mixed_exam_by_hand() -> None:

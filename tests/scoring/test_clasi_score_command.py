@@ -12,35 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.scoring.exchange_example import ANSWER, EXAMPLE
+
 REPO = Path(__file__).resolve().parents[2]
-
-EXAMPLE = {
-    "instrument": "CLASI",
-    "areas": {
-        "scalp": {"erythema": 2, "scale": 1, "dyspigmentation": 0},
-        "nose_malar": {"erythema": 3, "scale": 0, "dyspigmentation": 1, "scarring": 1},
-    },
-    "mucous_membrane": 0,
-    "recent_hair_loss": 1,
-    "nonscarring_alopecia": 2,
-    "scalp_scarring": 3,
-    "dyspigmentation_lasts_12_months": False,
-}
-ANSWER = {
-    "instrument": "CLASI",
-    "activity": 9,  # by hand: 5 + 1 + 0 + 1 + 2 (the document's 16 is a typo)
-    "damage": 5,
-    "severity": "mild",
-    "activity_parts": {
-        "erythema": 5,
-        "scale": 1,
-        "mucous_membrane": 0,
-        "recent_hair_loss": 1,
-        "nonscarring_alopecia": 2,
-    },
-    "damage_parts": {"dyspigmentation": 1, "scarring": 1, "scalp_scarring": 3},
-}
-
 
 def run_manage(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
