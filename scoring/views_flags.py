@@ -35,9 +35,7 @@ def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
 
 
 def _errors(error: ValidationError) -> dict[str, list[str]]:
-    if hasattr(error, "error_dict"):
-        return {field: [str(m) for e in errors for m in e] for field, errors in error.error_dict.items()}
-    return {"form": list(error.messages)}
+    return error.message_dict if hasattr(error, "error_dict") else {"form": error.messages}
 
 
 @require_http_methods(["GET", "POST"])
