@@ -355,3 +355,11 @@ def test_schema_file_describes_the_instrument_exactly():
             assert spec["enum"] == list(CLASI.item(key).values)
     for item in CLASI.exam_items:
         assert clasi["properties"][item.key]["enum"] == list(item.values)
+
+
+def test_export_to_an_unwritable_path_is_a_clear_error(db, tmp_path, demo_doc):
+    import_document(copy.deepcopy(demo_doc))
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command(
+            "export_cohort", "--clinic", demo_doc["clinic"], str(tmp_path / "missing" / "x.json")
+        )

@@ -26,6 +26,9 @@ class Command(BaseCommand):
             raise CommandError(f"no clinic named {clinic!r}") from None
         text = dumps_document(export_document(found))
         if file:
-            Path(file).write_text(text, encoding="utf-8")
+            try:
+                Path(file).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise CommandError(f"cannot write {file}: {error.strerror or error}") from None
         else:
             self.stdout.write(text, ending="")
