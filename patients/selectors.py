@@ -23,7 +23,7 @@ from scoring.clasi import Exam, Score, score
 from scoring.response import Interpretation, course_baseline, interpret
 from scoring.timeline import Assessment as TimelineAssessment
 from scoring.timeline import Course as TimelineCourse
-from scoring.timeline import PatientTimeline, Thresholds
+from scoring.timeline import PatientTimeline, Thresholds, shift
 
 
 def patients_for(user) -> QuerySet[Patient]:
@@ -211,7 +211,7 @@ def _course_for(courses: tuple[TimelineCourse, ...], day: dt.date, lookback: int
         if course.start <= day and (course.end is None or day <= course.end):
             return course
     for course in courses:
-        if course.start - dt.timedelta(days=lookback) <= day < course.start:
+        if shift(course.start, -lookback) <= day < course.start:
             return course
     return None
 
