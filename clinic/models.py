@@ -15,6 +15,7 @@ class Clinic(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=~models.Q(name=""), name="clinic_name_not_empty")]
 
     def __str__(self) -> str:
         return self.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from clinic.models import Clinic, Membership, Role
@@ -26,6 +27,15 @@ def enrol(username: str, clinic_name: str, role: str = Role.CLINICIAN, password:
     """
     if role not in Role.values:
         raise ValueError(f"role must be one of {', '.join(Role.values)}, not {role!r}")
+    username, clinic_name = username.strip(), clinic_name.strip()
+    if not clinic_name:
+        raise ValueError("the clinic needs a name")
+    if not username:
+        raise ValueError("the user needs a username")
+    try:
+        get_user_model().username_validator(username)
+    except ValidationError as error:
+        raise ValueError(f"username {username!r}: {' '.join(error.messages)}") from None
     clinic, clinic_created = Clinic.objects.get_or_create(name=clinic_name)
     User = get_user_model()
     user, user_created = User.objects.get_or_create(username=username)

@@ -46,3 +46,15 @@ def test_demo_command_twice_creates_nothing_twice():
     assert Clinic.objects.filter(name="Demo lupus clinic").count() == 1
     assert Membership.objects.filter(user__username="demo").count() == 1
     assert get_user_model().objects.filter(username="demo").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("username", "clinic", "message"),
+    [("", "Lupus clinic", "username"), ("maria", "   ", "clinic"), ("x y/z", "Lupus clinic", "username")],
+)
+def test_add_clinician_refuses_blank_or_invalid_names(username, clinic, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("add_clinician", username, "--clinic", clinic, stdout=io.StringIO())
+    assert not Clinic.objects.exists()
+    assert not get_user_model().objects.exists()

@@ -38,7 +38,10 @@ class Command(BaseCommand):
                 validate_password(password)
             except ValidationError as error:
                 raise CommandError("password: " + " ".join(error.messages)) from None
-        result = enrol(username.strip(), clinic.strip(), role, password)
+        try:
+            result = enrol(username, clinic, role, password)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         parts = [
             f"clinic {clinic!r} " + ("created" if result.clinic_created else "exists"),
             f"user {username!r} " + ("created" if result.user_created else "exists"),
