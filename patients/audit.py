@@ -7,7 +7,15 @@ record are logged as accesses by the patient page (see patients.views).
 
 from auditlog.registry import auditlog
 
-from patients.models import AdverseEvent, Course, DoseStep, LabResult, Patient, Visit
+from patients.models import (
+    AdverseEvent,
+    Course,
+    DoseStep,
+    Interruption,
+    LabResult,
+    Patient,
+    Visit,
+)
 
-for model in (Patient, Visit, Course, DoseStep, LabResult, AdverseEvent):
+for model in (Patient, Visit, Course, DoseStep, Interruption, LabResult, AdverseEvent):
     auditlog.register(model)

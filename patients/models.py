@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from clinic.models import Clinic
+from clinical.drugs.registry import DRUGS
+from clinical.labs import LABS
 
 
 def _choices_values(choices: type[models.TextChoices]) -> list[str]:
@@ -36,8 +38,10 @@ class CleSubtype(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Drug(models.TextChoices):
-    LENALIDOMIDE = "lenalidomide", "Lenalidomide"
+# The drug registry (clinical/drugs) is the one list of drugs; the column's choices follow it.
+Drug = models.TextChoices(
+    "Drug", [(key.upper(), (key, profile.label)) for key, profile in DRUGS.items()]
+)
 
 
 class StopReason(models.TextChoices):
@@ -49,17 +53,14 @@ class StopReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class LabTest(models.TextChoices):
-    ANTI_DSDNA = "anti_dsdna", "Anti-dsDNA"
-    C3 = "c3", "C3"
-    C4 = "c4", "C4"
-    ANC = "anc", "Neutrophils (ANC)"
-    PLATELETS = "platelets", "Platelets"
-    WBC = "wbc", "White cells"
-    HEMOGLOBIN = "hemoglobin", "Haemoglobin"
-    CREATININE = "creatinine", "Creatinine"
-    URINE_PROTEIN = "urine_protein", "Urine protein"
-    PREGNANCY = "pregnancy", "Pregnancy test"
+# The lab table (clinical/labs.py, clasi.md 5.5) is the one list of tests, in form order.
+LabTest = models.TextChoices("LabTest", [(key.upper(), (key, lab.label)) for key, lab in LABS.items()])
+
+
+class Antiphospholipid(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    UNKNOWN = "unknown", "Unknown"
 
 
 class PregnancyResult(models.TextChoices):
@@ -99,6 +100,18 @@ class Patient(AuditedRecord):
     sle_diagnosed = models.DateField("SLE diagnosed on", null=True, blank=True)
     reproductive_potential = models.BooleanField(default=False)
     note = models.TextField(blank=True)
+    # Thrombosis and neuropathy history (clasi.md 5.4); None means not known.
+    history_vte = models.BooleanField("history of VTE", null=True, blank=True)
+    history_antiphospholipid = models.CharField(
+        "antiphospholipid antibodies", max_length=16, choices=Antiphospholipid.choices, blank=True
+    )
+    history_oestrogen_contraception = models.BooleanField(
+        "oestrogen-containing contraception", null=True, blank=True
+    )
+    history_thalidomide_neuropathy = models.BooleanField(
+        "neuropathy on thalidomide", null=True, blank=True
+    )
+    history_note = models.TextField("history note", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -114,6 +127,11 @@ class Patient(AuditedRecord):
             models.CheckConstraint(
                 condition=Q(sle=True) | Q(sle_diagnosed__isnull=True),
                 name="patient_sle_date_needs_sle",
+            ),
+            models.CheckConstraint(
+                condition=Q(history_antiphospholipid="")
+                | Q(history_antiphospholipid__in=_choices_values(Antiphospholipid)),
+                name="patient_antiphospholipid_valid",
             ),
         ]
 
@@ -136,6 +154,9 @@ class Visit(AuditedRecord):
         related_name="visits_seen",
         help_text="Who examined the patient.",
     )
+    weight_kg = models.DecimalField(
+        "weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -145,6 +166,10 @@ class Visit(AuditedRecord):
         constraints = [
             # One examination per day: the trend and the flare rules compare days.
             models.UniqueConstraint(fields=["patient", "date"], name="one_visit_per_patient_day"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0),
+                name="visit_weight_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -155,11 +180,13 @@ class Visit(AuditedRecord):
 
 
 class Course(AuditedRecord):
-    """A lenalidomide course; `end` is the withdrawal date."""
+    """A course of one drug of the registry; `end` is the withdrawal date."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="courses")
     drug = models.CharField(max_length=32, choices=Drug.choices, default=Drug.LENALIDOMIDE)
+    # The drug's name when `drug` is `other`; blank for every registry drug.
+    drug_name = models.CharField(max_length=100, blank=True)
     start = models.DateField()
     end = models.DateField("withdrawal", null=True, blank=True)
     stop_reason = models.CharField(max_length=32, choices=StopReason.choices, blank=True)
@@ -185,11 +212,22 @@ class Course(AuditedRecord):
                 condition=Q(end__isnull=False) | Q(stop_reason=""),
                 name="course_stop_reason_only_when_ended",
             ),
-            models.UniqueConstraint(fields=["patient", "start"], name="one_course_start_per_day"),
+            models.CheckConstraint(
+                condition=(Q(drug="other") & ~Q(drug_name="")) | (~Q(drug="other") & Q(drug_name="")),
+                name="course_drug_name_only_for_other",
+            ),
+            # Concomitant courses of different drugs may start on one day; one drug may not.
+            models.UniqueConstraint(
+                fields=["patient", "drug", "drug_name", "start"], name="one_course_start_per_drug_day"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_drug_display()} from {self.start.isoformat()}"
+        return f"{self.drug_label} from {self.start.isoformat()}"
+
+    @property
+    def drug_label(self) -> str:
+        return self.drug_name if self.drug == Drug.OTHER else self.get_drug_display()
 
     @property
     def is_ongoing(self) -> bool:
@@ -218,6 +256,38 @@ class DoseStep(AuditedRecord):
 
     def __str__(self) -> str:
         return f"{self.mg:g} mg every {self.every_days} day(s) from {self.date.isoformat()}"
+
+    def audit_patient_id(self) -> uuid.UUID:
+        return self.course.patient_id
+
+
+class Interruption(AuditedRecord):
+    """A hold within a course (planned resumption): neither a withdrawal nor a reduction.
+
+    `end` is the day the drug was resumed; None while still on hold.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="interruptions")
+    start = models.DateField()
+    end = models.DateField("resumed", null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="interruption_ends_on_or_after_start",
+            ),
+            models.UniqueConstraint(fields=["course", "start"], name="one_interruption_start_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        until = self.end.isoformat() if self.end else "on hold"
+        return f"Interrupted {self.start.isoformat()} - {until}"
 
     def audit_patient_id(self) -> uuid.UUID:
         return self.course.patient_id

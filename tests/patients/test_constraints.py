@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from patients.models import AdverseEvent, Course, DoseStep, LabResult, Patient, Visit
+from patients.models import AdverseEvent, Course, DoseStep, Interruption, LabResult, Patient, Visit
 
 D = dt.date
 
@@ -33,7 +33,23 @@ def test_running_course_has_no_stop_reason(patient_a):
 @pytest.mark.django_db
 def test_unknown_stop_reason_and_drug(patient_a):
     rejects(Course, patient=patient_a, start=D(2025, 5, 2), end=D(2025, 6, 1), stop_reason="boredom")
-    rejects(Course, patient=patient_a, start=D(2025, 5, 2), drug="thalidomide")
+    rejects(Course, patient=patient_a, start=D(2025, 5, 2), drug="cyclosporin")
+
+
+@pytest.mark.django_db
+def test_drug_name_only_and_always_for_other(patient_a):
+    rejects(Course, patient=patient_a, start=D(2025, 5, 2), drug="other")
+    rejects(Course, patient=patient_a, start=D(2025, 5, 2), drug="aspirin", drug_name="ASA")
+
+
+@pytest.mark.django_db
+def test_interruption_ends_on_or_after_start(course_a):
+    rejects(Interruption, course=course_a, start=D(2025, 5, 2), end=D(2025, 5, 1))
+
+
+@pytest.mark.django_db
+def test_visit_weight_positive(patient_a):
+    rejects(Visit, patient=patient_a, date=D(2025, 5, 2), weight_kg=Decimal("0"))
 
 
 @pytest.mark.django_db

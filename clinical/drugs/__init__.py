@@ -1,0 +1,1 @@
+"""One profile per drug (a module each) and the registry that lists them."""
