@@ -22,17 +22,16 @@ so that what export writes is, by construction, what import reads:
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -45,7 +44,6 @@ from clinic.models import Clinic
 from patients.dates import implausible
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
 from scoring.clasi import Exam, ExamError, parse_exam
-from scoring.instrument import CLASI
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
@@ -661,224 +659,3 @@ def _audit(to_write: list[tuple[PatientIn, uuid.UUID, bool]], source: str, actor
         for p, pid, is_update in to_write
     ]
     LogEntry.objects.bulk_create(entries, batch_size=BATCH)
-
-
-# ------------------------------------------------------------------ export
-
-
-def json_number(value: Decimal) -> int | float:
-    """A stored Decimal as a JSON number without trailing noise: 5.00 -> 5, 0.850 -> 0.85."""
-    value = value.normalize()
-    if value == value.to_integral_value():
-        return int(value)
-    # float repr is the shortest text that reads back the same: the decimal itself
-    # for the <= 12 significant digits the record's DecimalFields hold.
-    return float(value)
-
-
-def _clinic_patients(clinic: Clinic):
-    return Patient.objects.filter(clinic=clinic)
-
-
-def export_document(clinic: Clinic) -> dict[str, Any]:
-    """The clinic as a cle-tracker/1 document, in six queries whatever its size."""
-    patients = list(
-        _clinic_patients(clinic)
-        .order_by("code")
-        .values_list(
-            "id",
-            "code",
-            "name",
-            "sex",
-            "birth_date",
-            "cle_subtypes",
-            "sle",
-            "sle_diagnosed",
-            "reproductive_potential",
-            "note",
-        )
-    )
-    doses: dict[uuid.UUID, list] = defaultdict(list)
-    for course_id, date, mg, every in DoseStep.objects.filter(
-        course__patient__clinic=clinic
-    ).values_list("course_id", "date", "mg", "every_days"):
-        doses[course_id].append(
-            {"date": date.isoformat(), "mg": json_number(mg), "every_days": every}
-        )
-    courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, drug, start, end, reason in Course.objects.filter(
-        patient__clinic=clinic
-    ).values_list("id", "patient_id", "drug", "start", "end", "stop_reason"):
-        course: dict[str, Any] = {"drug": drug, "start": start.isoformat()}
-        if end is not None:
-            course["end"] = end.isoformat()
-        if reason:
-            course["stop_reason"] = reason
-        course["doses"] = sorted(doses.get(cid, []), key=lambda d: d["date"])
-        courses[pid].append(course)
-    labs: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, test, value, result, unit in LabResult.objects.filter(
-        visit__patient__clinic=clinic
-    ).values_list("visit_id", "test", "value", "result", "unit"):
-        lab: dict[str, Any] = {
-            "test": test,
-            "value": result if test == LabTest.PREGNANCY else json_number(value),
-        }
-        if unit:
-            lab["unit"] = unit
-        labs[vid].append(lab)
-    events: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, term, grade in AdverseEvent.objects.filter(visit__patient__clinic=clinic).values_list(
-        "visit_id", "term", "grade"
-    ):
-        events[vid].append({"term": term, "grade": grade})
-    visits: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, pid, date, note, items in Visit.objects.filter(patient__clinic=clinic).values_list(
-        "id", "patient_id", "date", "note", "assessment__items"
-    ):
-        visit: dict[str, Any] = {"date": date.isoformat()}
-        if items is not None:
-            # Compact: what the examiner found abnormal; parses back to the same Exam.
-            visit["clasi"] = parse_exam(items).to_dict(compact=True)
-        if vid in labs:
-            visit["labs"] = sorted(
-                labs[vid], key=lambda x: (x["test"], str(x["value"]), x.get("unit", ""))
-            )
-        if vid in events:
-            visit["adverse_events"] = sorted(events[vid], key=lambda e: (e["term"], e["grade"]))
-        if note:
-            visit["note"] = note
-        visits[pid].append(visit)
-    out = []
-    for pid, code, name, sex, birth, subtypes, sle, diagnosed, reproductive, note in patients:
-        patient: dict[str, Any] = {"code": code}
-        if name:
-            patient["name"] = name
-        patient["sex"] = sex
-        if birth is not None:
-            patient["birth_date"] = birth.isoformat()
-        patient["cle_subtypes"] = list(subtypes or [])
-        patient["sle"] = sle
-        if diagnosed is not None:
-            patient["sle_diagnosed"] = diagnosed.isoformat()
-        patient["reproductive_potential"] = reproductive
-        if note:
-            patient["note"] = note
-        patient["courses"] = sorted(courses.get(pid, []), key=lambda c: c["start"])
-        patient["visits"] = sorted(visits.get(pid, []), key=lambda v: v["date"])
-        out.append(patient)
-    return {"format": FORMAT, "clinic": clinic.name, "patients": out}
-
-
-def dumps_document(doc: dict[str, Any]) -> str:
-    """The one way a document is written to text (so two exports compare byte for byte)."""
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-
-
-# ------------------------------------------------------------------ CSV of visits
-
-
-def csv_item_columns() -> list[tuple[str, str | None, str]]:
-    """(column, area or None, item) for every raw CLASI item, in form order."""
-    columns: list[tuple[str, str | None, str]] = []
-    for area in CLASI.areas:
-        for item_key in CLASI.applicable[area.key]:
-            columns.append((f"{area.key}_{item_key}", area.key, item_key))
-    for item in CLASI.exam_items:
-        columns.append((item.key, None, item.key))
-    columns.append((CLASI.modifier.key, None, CLASI.modifier.key))
-    return columns
-
-
-CSV_TAIL = (
-    "activity",
-    "damage",
-    "severity",
-    "course_start",
-    "dose_mg",
-    "dose_every_days",
-    "days_since_course_start",
-    "days_since_withdrawal",
-)
-
-
-def _safe(text: str) -> str:
-    """A spreadsheet runs a cell starting with = + - @ as a formula: make it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
-    """The header, then one row per visit (patients by code, visits by date); four queries."""
-    columns = csv_item_columns()
-    yield ["patient", "date", *(c[0] for c in columns), *CSV_TAIL]
-    steps: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, date, mg, every in (
-        DoseStep.objects.filter(course__patient__clinic=clinic)
-        .order_by("date")
-        .values_list("course_id", "date", "mg", "every_days")
-    ):
-        steps[cid].append((date, mg, every))
-    courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, start, end in (
-        Course.objects.filter(patient__clinic=clinic)
-        .order_by("start")
-        .values_list("id", "patient_id", "start", "end")
-    ):
-        courses[pid].append((start, end, steps.get(cid, [])))
-    codes = dict(_clinic_patients(clinic).values_list("id", "code"))
-    visits = Visit.objects.filter(patient__clinic=clinic).values_list(
-        "patient_id",
-        "date",
-        "assessment__items",
-        "assessment__activity",
-        "assessment__damage",
-        "assessment__severity",
-    )
-    ordered = sorted(visits, key=lambda v: (codes[v[0]], v[1]))
-    for pid, date, items, activity, damage, severity in ordered:
-        row: list[Any] = [_safe(codes[pid]), date.isoformat()]
-        for _, area, key in columns:
-            if items is None:
-                row.append("")
-            elif area is not None:
-                row.append(items["areas"][area][key])
-            else:
-                value = items.get(key, 0)
-                row.append(int(value) if isinstance(value, bool) else value)
-        row += [
-            "" if activity is None else activity,
-            "" if damage is None else damage,
-            severity or "",
-        ]
-        in_force = next(
-            (c for c in courses.get(pid, []) if c[0] <= date and (c[1] is None or date <= c[1])),
-            None,
-        )
-        if in_force is None:
-            row += ["", "", "", ""]
-        else:
-            start, _, doses = in_force
-            dose = None
-            for step in doses:
-                if step[0] <= date:
-                    dose = step
-            row += [
-                start.isoformat(),
-                "" if dose is None else json_number(dose[1]),
-                "" if dose is None else dose[2],
-                (date - start).days,
-            ]
-        # The latest withdrawal on or before the visit (0 on the withdrawal day itself).
-        ended = [c[1] for c in courses.get(pid, []) if c[1] is not None and c[1] <= date]
-        row.append((date - max(ended)).days if ended else "")
-        yield row
-
-
-def write_visits_csv(clinic: Clinic, out: TextIO) -> int:
-    """Write the visits CSV (UTF-8, header, comma-separated); returns the number of visits."""
-    writer = csv.writer(out, lineterminator="\n")
-    count = -1
-    for row in visit_rows(clinic):
-        writer.writerow(row)
-        count += 1
-    return count

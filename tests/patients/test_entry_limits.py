@@ -131,7 +131,7 @@ def test_an_import_refuses_what_its_own_export_could_not_carry(clinic_a, change,
 def test_a_colliding_concurrent_import_is_a_clear_refusal(clinic_a, monkeypatch):
     from django.db import IntegrityError
 
-    import patients.exchange as exchange
+    import patients.exchange.importer as exchange
 
     def collide(*args, **kwargs):
         raise IntegrityError("duplicate key value violates unique constraint")
