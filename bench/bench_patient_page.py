@@ -64,7 +64,7 @@ def bench_page(visits: int, repeat: int) -> None:
     from clinic.models import Clinic, Membership
     from django.contrib.auth import get_user_model
     from patients.selectors import patient_record
-    from scoring.charts import trend_figure
+    from clinical.charts.trend import trend_figure
     from scoring.selectors import current_flags, patient_analysis, timeline_from_record
     from tests.scoring.trend_factories import build_history
 

@@ -2,7 +2,7 @@
 
 A page, a command or a test builds a `PatientTimeline` from whatever store it
 has (the lead's selectors turn ORM rows into these) and hands it to
-`scoring.response`, `scoring.flares`, `scoring.signals` and `scoring.outcomes`.
+`clinical.rules.response`, `clinical.rules.flares`, `clinical.rules.signals` and `clinical.rules.outcomes`.
 Everything here is frozen, hashable and ordered deterministically, so the same
 record always gives the same answer.
 

@@ -19,11 +19,11 @@ from django.utils import timezone
 from clinic.access import scoped
 from clinic.models import Clinic, Role
 from patients.models import CleSubtype, Course, DoseStep, Patient, Visit
-from scoring.clasi import Exam, Score, score
-from scoring.response import Interpretation, course_baseline, interpret
-from scoring.timeline import Assessment as TimelineAssessment
-from scoring.timeline import Course as TimelineCourse
-from scoring.timeline import PatientTimeline, Thresholds, shift
+from clinical.instruments.exam import Exam, Score, score
+from clinical.rules.response import Interpretation, course_baseline, interpret
+from clinical.record import Assessment as TimelineAssessment
+from clinical.record import Course as TimelineCourse
+from clinical.record import PatientTimeline, Thresholds, shift
 
 
 def patients_for(user) -> QuerySet[Patient]:
@@ -136,7 +136,7 @@ def visit_for_page(user, visit_id, *, write: bool = False) -> Visit:
 
 def stored_exam(visit: Visit) -> Exam | None:
     """The examination stored with a visit (None when no CLASI was recorded)."""
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     try:
         assessment = visit.assessment
@@ -226,7 +226,7 @@ def change_from_baseline(
     thresholds: Thresholds,
 ) -> BaselineChange:
     """Compare the examination being entered with the current course's
-    baseline (scoring.response), treating it as already recorded on `day` so
+    baseline (clinical.rules.response), treating it as already recorded on `day` so
     that a visit on or just before the start is recognised as the baseline."""
     course = _course_for(timeline.courses, day, thresholds.baseline_lookback_days)
     if course is None:

@@ -254,7 +254,7 @@ class VisitForms:
 
 
 def _panel(patient: Patient, forms: VisitForms, visit: Visit | None) -> dict:
-    from scoring.clasi import Exam
+    from clinical.instruments.exam import Exam
 
     if forms.grid.data is not None:
         exam = None if forms.grid.skipped else forms.grid.exam

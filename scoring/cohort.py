@@ -2,7 +2,7 @@
 
 Shared by the cohort page and `manage.py cohort_report` so both show the same
 numbers: timelines come from scoring.selectors.timelines_for (four queries,
-values() rows, whatever the clinic's size), the rules from scoring.outcomes.
+values() rows, whatever the clinic's size), the rules from clinical.rules.outcomes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from clinic.models import Clinic
 from patients.models import Patient
-from scoring import outcomes
+from clinical.rules import outcomes
 from scoring.selectors import thresholds, timelines_for
-from scoring.timeline import PatientTimeline, Thresholds
+from clinical.record import PatientTimeline, Thresholds
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Reads that turn the stored record into the pure timelines of scoring.timeline.
+"""Reads that turn the stored record into the pure timelines of clinical.record.
 
 `timelines_for` runs a fixed number of queries (four) whatever the number of
 patients, visits or courses, and reads plain values() rows rather than model
@@ -27,12 +27,12 @@ from patients.models import (
     Patient,
     StopReason,
 )
-from scoring.charts import trend_figure
-from scoring.flares import CourseSummary, Flag, course_summaries, find_flags
+from clinical.charts.trend import trend_figure
+from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_flags
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
-from scoring.monitoring import safety_monitoring
-from scoring.signals import safety_signals, systemic_signals
-from scoring.timeline import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
+from clinical.rules.safety import safety_monitoring
+from clinical.rules.signals import safety_signals, systemic_signals
+from clinical.record import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
 
 
 def thresholds() -> Thresholds:

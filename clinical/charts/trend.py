@@ -17,7 +17,7 @@ starting?". Two panels share one time axis:
   line "1 x limit", so "is anything out of range?" is read off one line;
   out-of-range points are filled and larger, and the hover gives the real
   value, unit and range. A value in a unit the range does not know is not
-  converted (scoring.signals' rule): it is left off and counted in a note.
+  converted (clinical.rules.signals' rule): it is left off and counted in a note.
 
 The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
 that travels to the page through `json_script` and is drawn by
@@ -36,10 +36,10 @@ from typing import Any
 
 from plotly.subplots import make_subplots
 
-from scoring.flares import Flag, events
-from scoring.response import CATEGORY_LABELS, course_baseline, interpret
-from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
-from scoring.timeline import Assessment, Course, PatientTimeline, Thresholds, format_mg, shift
+from clinical.rules.flares import Flag, events
+from clinical.rules.response import CATEGORY_LABELS, course_baseline, interpret
+from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
+from clinical.record import Assessment, Course, PatientTimeline, Thresholds, format_mg, shift
 
 __all__ = [
     "FLAG_TRACE_NAME",

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from scoring.response import CourseResponse, Interpretation, course_response
-from scoring.timeline import (
+from clinical.rules.response import CourseResponse, Interpretation, course_response
+from clinical.record import (
     DEFAULT_THRESHOLDS,
     Assessment,
     Course,

@@ -21,9 +21,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from scoring.flares import FLAG_LABELS, Event, Flag, events, find_flags
-from scoring.response import course_baseline, course_response, on_treatment
-from scoring.timeline import DEFAULT_THRESHOLDS, PatientTimeline, Thresholds
+from clinical.rules.flares import FLAG_LABELS, Event, Flag, events, find_flags
+from clinical.rules.response import course_baseline, course_response, on_treatment
+from clinical.record import DEFAULT_THRESHOLDS, PatientTimeline, Thresholds
 
 __all__ = [
     "REPORT_KEYS",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from scoring.timeline import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds, shift
+from clinical.record import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds, shift
 
 __all__ = [
     "CATEGORIES",

@@ -11,7 +11,7 @@ clasi.md section 5 lists what a clinician expects the record to carry:
 This module answers "when is the next one due?" from a `PatientTimeline` and
 a `today` the caller passes (never the clock, so a test pins any date). It
 does NOT raise the abnormal-result flags: ANC < 1.0, platelets < 50 and a
-positive pregnancy test are `scoring.signals.safety_signals`; here a positive
+positive pregnancy test are `clinical.rules.signals.safety_signals`; here a positive
 test only changes the status wording. It does not replace the national
 pregnancy-prevention programme's verification (section 5).
 
@@ -63,7 +63,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from scoring.timeline import Course, LabValue, PatientTimeline, shift
+from clinical.record import Course, LabValue, PatientTimeline, shift
 
 __all__ = [
     "BLOOD_COUNT_TESTS",
@@ -254,7 +254,7 @@ def pregnancy_monitoring(
         headline = _due_words("Pregnancy test", due, overdue)
         text = f"{headline} (4 weeks after stopping on {_iso(course.end)})."
     if last_result == "positive":
-        # Status only: the positive test itself is a safety signal (scoring.signals).
+        # Status only: the positive test itself is a safety signal (clinical.rules.signals).
         text += f" Last test positive ({_iso(last_test)})."
     elif last_test is not None:
         text += f" Last test {_iso(last_test)} ({last_result})."

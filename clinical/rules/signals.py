@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from scoring.timeline import LabValue, PatientTimeline
+from clinical.record import LabValue, PatientTimeline
 
 __all__ = [
     "REFERENCE_RANGES",

@@ -15,7 +15,7 @@ from typing import Any
 from clinic.models import Clinic
 from patients.exchange.importer import FORMAT
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
-from scoring.clasi import parse_exam
+from clinical.instruments.exam import parse_exam
 
 
 def json_number(value: Decimal) -> int | float:

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.flares import events, find_flags
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline
+from clinical.rules.flares import events, find_flags
+from clinical.record import Assessment, Course, DoseStep, PatientTimeline
 
 START = dt.date(2021, 3, 1)
 CUT = START + dt.timedelta(days=84)  # the dose reduction

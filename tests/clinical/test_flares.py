@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.flares import (
+from clinical.rules.flares import (
     FLAG_KINDS,
     FLAG_LABELS,
     course_summaries,
@@ -18,7 +18,7 @@ from scoring.flares import (
     find_flags,
     meets_worsening,
 )
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep, PatientTimeline, Thresholds
 
 D = dt.date
 START = D(2009, 2, 2)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.outcomes import (
+from clinical.rules.outcomes import (
     REPORT_KEYS,
     cohort_report,
     format_text,
@@ -24,7 +24,7 @@ from scoring.outcomes import (
     relapse_free_curve,
     round_half_up,
 )
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep, PatientTimeline, Thresholds
 
 D = dt.date
 TODAY = D(2015, 12, 31)

@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.monitoring import (
+from clinical.rules.safety import (
     MISSING_EARLY,
     MISSING_LATE,
     blood_count_monitoring,
     pregnancy_monitoring,
     safety_monitoring,
 )
-from scoring.signals import safety_signals
-from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+from clinical.rules.signals import safety_signals
+from clinical.record import Course, DoseStep, LabValue, PatientTimeline
 
 START = dt.date(2026, 3, 2)
 

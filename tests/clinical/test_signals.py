@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.signals import (
+from clinical.rules.signals import (
     REFERENCE_RANGES,
     SAFETY_LIMITS,
     ReferenceRange,
     safety_signals,
     systemic_signals,
 )
-from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+from clinical.record import Course, DoseStep, LabValue, PatientTimeline
 
 START = dt.date(2020, 1, 6)
 

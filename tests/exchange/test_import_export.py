@@ -341,9 +341,9 @@ def test_export_runs_a_fixed_number_of_queries(db, django_assert_num_queries, de
 
 
 def test_schema_file_describes_the_instrument_exactly():
-    """The downloadable schema's CLASI part must say what scoring.instrument says."""
+    """The downloadable schema's CLASI part must say what clinical.instruments.instrument says."""
     from patients.exchange import schema
-    from scoring.instrument import CLASI
+    from clinical.instruments.instrument import CLASI
 
     clasi = schema()["$defs"]["clasi"]
     areas = clasi["properties"]["areas"]["properties"]

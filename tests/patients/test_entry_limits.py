@@ -17,9 +17,9 @@ from django.urls import reverse
 from patients import services
 from patients.exchange import DocumentError, import_document
 from patients.models import Course, Patient, Visit
-from scoring.flares import events, find_flags
-from scoring.response import course_baseline
-from scoring.timeline import Assessment, Course as PureCourse, DoseStep, PatientTimeline, shift
+from clinical.rules.flares import events, find_flags
+from clinical.rules.response import course_baseline
+from clinical.record import Assessment, Course as PureCourse, DoseStep, PatientTimeline, shift
 
 D = dt.date
 

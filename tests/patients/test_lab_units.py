@@ -11,8 +11,8 @@ import datetime as dt
 from decimal import Decimal
 
 from patients.forms import LAB_UNITS
-from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, safety_signals, systemic_signals
-from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS, safety_signals, systemic_signals
+from clinical.record import Course, DoseStep, LabValue, PatientTimeline
 
 D = dt.date
 

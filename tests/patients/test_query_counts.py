@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.models import Course, DoseStep, LabResult, Patient, Visit
-from scoring.clasi import parse_exam
+from clinical.instruments.exam import parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
