@@ -1,6 +1,6 @@
 """The plain data the clinical reasoning works on (pure: no Django import).
 
-A page, a command or a test builds a `PatientTimeline` from whatever store it
+A page, a command or a test builds a `PatientRecord` from whatever store it
 has (the lead's selectors turn ORM rows into these) and hands it to
 `clinical.rules.response`, `clinical.rules.flares`, `clinical.rules.signals` and `clinical.rules.outcomes`.
 Everything here is frozen, hashable and ordered deterministically, so the same
@@ -14,16 +14,27 @@ exact comparison of Fractions, never of floats.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
+from clinical import labs as lab_table
+from clinical.drugs import registry as drugs
+from clinical.drugs.profile import FREQUENCIES, DrugProfile
+
 __all__ = [
+    "AdverseEvent",
     "Assessment",
     "Course",
     "DoseStep",
-    "LabValue",
-    "PatientTimeline",
+    "History",
+    "Interruption",
+    "Lab",
+    "PatientRecord",
+    "Treatment",
+    "Visit",
+    "treatments_text",
     "DEFAULT_THRESHOLDS",
     "Thresholds",
     "format_mg",
@@ -92,12 +103,18 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """One scored CLASI examination (at most one per visit)."""
+    """One scored examination (at most one per visit) with its instrument.
+
+    `items` is the examination as stored (the exchange format's object), kept
+    for the export and left out of comparisons: the rules read the totals.
+    """
 
     visit_id: str
     date: dt.date
     activity: int
     damage: int
+    instrument: str = "CLASI"
+    items: Mapping | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_int("activity", self.activity)
@@ -124,30 +141,90 @@ class DoseStep:
 
     @property
     def label(self) -> str:
-        """ "10 mg daily", "10 mg every 2 days"."""
-        every = "daily" if self.every_days == 1 else f"every {self.every_days} days"
+        """ "10 mg daily", "10 mg every 2 days", "15 mg weekly"."""
+        if self.every_days == 1:
+            every = "daily"
+        elif self.every_days in (7, 28):
+            every = FREQUENCIES[self.every_days]
+        else:
+            every = f"every {self.every_days} days"
         return f"{format_mg(self.mg)} mg {every}"
 
 
 @dataclass(frozen=True, slots=True)
+class Interruption:
+    """A hold within a course, from `start` until `end` (the day the drug was resumed).
+
+    Neither a withdrawal nor a reduction (clasi.md section 3): the course runs
+    through it. `end` None: still on hold.
+    """
+
+    start: dt.date
+    end: dt.date | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"interruption: end {self.end} is before start {self.start}")
+
+    def holds(self, day: dt.date) -> bool:
+        """On hold on `day`: from the start up to, not including, the day of resumption."""
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+@dataclass(frozen=True, slots=True)
 class Course:
-    """One lenalidomide course; `end` is the withdrawal date (None while it runs)."""
+    """One course of one drug of the registry; `end` is the withdrawal date (None while it runs).
+
+    `drug` is a registry key (clinical.drugs.registry); `drug_name` names the
+    drug of an `other` course. Existing callers that know only lenalidomide
+    keep working: it is the default.
+    """
 
     id: str
     start: dt.date
     end: dt.date | None = None
     stop_reason: str | None = None
     doses: tuple[DoseStep, ...] = ()
+    drug: str = "lenalidomide"
+    drug_name: str = ""
+    interruptions: tuple[Interruption, ...] = ()
 
     def __post_init__(self) -> None:
         if self.end is not None and self.end < self.start:
             raise ValueError(f"course {self.id}: end {self.end} is before start {self.start}")
-        # Dose steps in date order (stable: two steps on one day keep their given order).
+        drugs.get(self.drug)  # UnknownDrug: the record holds registry drugs only
+        # Dose steps and interruptions in date order (stable for equal dates).
         object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.date)))
+        object.__setattr__(
+            self, "interruptions", tuple(sorted(self.interruptions, key=lambda i: i.start))
+        )
+
+    @property
+    def profile(self) -> DrugProfile:
+        return drugs.get(self.drug)
+
+    @property
+    def watched(self) -> bool:
+        """Raises flags, ends watches and bounds baselines (clasi.md section 3)."""
+        return self.profile.watched
+
+    @property
+    def label(self) -> str:
+        """The drug as a clinician reads it: the registry label, or the free-text name."""
+        return self.drug_name if self.profile.needs_name and self.drug_name else self.profile.label
 
     @property
     def ongoing(self) -> bool:
         return self.end is None
+
+    def in_force(self, day: dt.date) -> bool:
+        """Started on or before `day` and not withdrawn before it (the end day counts)."""
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def stopped_by(self, day: dt.date) -> bool:
+        """Withdrawn on or before `day` (the withdrawal date starts the time off the drug)."""
+        return self.end is not None and self.end <= day
 
     def dose_on(self, day: dt.date | None) -> DoseStep | None:
         """The dose step in force on `day` (the latest step dated on or before it).
@@ -162,74 +239,227 @@ class Course:
             current = step
         return current
 
+    def interruption_on(self, day: dt.date) -> Interruption | None:
+        """The hold in force on `day`, if any."""
+        return next((i for i in self.interruptions if i.holds(day)), None)
+
+    def on_hold(self, day: dt.date) -> bool:
+        return self.in_force(day) and self.interruption_on(day) is not None
+
+    def as_of(self, day: dt.date) -> Course:
+        """The course as it stood on `day` (assumes it had started): later steps and holds
+        dropped, a withdrawal or resumption still to come re-opened."""
+        holds = tuple(
+            i if i.end is None or i.end <= day else replace(i, end=None)
+            for i in self.interruptions
+            if i.start <= day
+        )
+        doses = tuple(d for d in self.doses if d.date <= day)
+        if self.end is not None and self.end > day:
+            return replace(self, end=None, stop_reason=None, doses=doses, interruptions=holds)
+        return replace(self, doses=doses, interruptions=holds)
+
 
 @dataclass(frozen=True, slots=True)
-class LabValue:
-    """One laboratory result. `value` is a Decimal, or a string for `pregnancy`."""
+class Lab:
+    """One laboratory result: the value as entered, its unit and the canonical value.
+
+    `value` is a Decimal, or for `pregnancy` the word (`negative` / `positive`).
+    `canonical` is `value` in the test's canonical unit (clinical.labs); None
+    for the pregnancy test and for a stored unit outside the test's list (an
+    old row, migrated later): such a value stays out of every rule and chart
+    and is shown as entered.
+    """
 
     date: dt.date
     test: str
     value: Decimal | str
     unit: str = ""
+    canonical: Decimal | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "canonical", _canonical(self.test, self.value, self.unit))
+
+    @property
+    def canonical_unit(self) -> str:
+        lab = lab_table.LABS.get(self.test)
+        return lab.canonical if lab is not None else ""
+
+
+def _canonical(test: str, value: Decimal | str, unit: str) -> Decimal | None:
+    if test not in lab_table.LABS or not isinstance(value, (Decimal, int)):
+        return None
+    if not lab_table.LABS[test].numeric:
+        return None
+    try:
+        return lab_table.canonical_value(test, Decimal(value), unit)
+    except lab_table.UnknownUnit:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
-class PatientTimeline:
-    """Everything the clinical rules need about one patient.
+class AdverseEvent:
+    term: str
+    grade: int
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A visit's own facts (its assessment and labs are in the record's lists)."""
+
+    id: str
+    date: dt.date
+    weight_kg: Decimal | None = None
+    note: str = ""
+    adverse_events: tuple[AdverseEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Thrombosis and neuropathy history (clasi.md 5.4); None / "" means not known."""
+
+    vte: bool | None = None
+    antiphospholipid: str = ""  # positive / negative / unknown; "" not recorded
+    oestrogen_contraception: bool | None = None
+    thalidomide_neuropathy: bool | None = None
+    note: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self != History()
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A course in force on a given day: its dose step then and its hold, if any."""
+
+    course: Course
+    dose: DoseStep | None
+    hold: Interruption | None
+
+    @property
+    def on_hold(self) -> bool:
+        return self.hold is not None
+
+    @property
+    def text(self) -> str:
+        """ "Lenalidomide 10 mg daily", "Lenalidomide 5 mg daily (on hold)"."""
+        dose = self.dose.label if self.dose is not None else "dose not recorded"
+        return f"{self.course.label} {dose}{' (on hold)' if self.on_hold else ''}"
+
+
+def treatments_text(treatments: tuple[Treatment, ...]) -> str:
+    """ "Lenalidomide 10 mg daily; Hydroxychloroquine 200 mg daily", or "none"."""
+    return "; ".join(t.text for t in treatments) or "none"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """Everything the clinical rules, charts, export and CSV need about one patient.
 
     The constructor normalises the collections to tuples in a fixed order
-    (courses by start, assessments and labs by date) and rejects duplicate
-    course or visit ids, so callers may pass lists in any order.
+    (courses by start, assessments, labs and visits by date) and rejects
+    duplicate course or visit ids, so callers may pass lists in any order.
     """
 
     code: str
     courses: tuple[Course, ...] = ()
     assessments: tuple[Assessment, ...] = ()
-    labs: tuple[LabValue, ...] = field(default=())
+    labs: tuple[Lab, ...] = ()
     sle_diagnosed: dt.date | None = None
     sle: bool = False
+    sex: str = ""
+    birth_date: dt.date | None = None
+    reproductive_potential: bool = False
+    history: History = History()
+    visits: tuple[Visit, ...] = ()
+    name: str = ""
+    note: str = ""
+    cle_subtypes: tuple[str, ...] = ()
+    id: str = ""
 
     def __post_init__(self) -> None:
         courses = tuple(sorted(self.courses, key=lambda c: (c.start, c.id)))
         assessments = tuple(sorted(self.assessments, key=lambda a: (a.date, a.visit_id)))
         labs = tuple(sorted(self.labs, key=lambda lab: (lab.date, lab.test)))
+        visits = tuple(sorted(self.visits, key=lambda v: (v.date, v.id)))
         _unique("course id", [c.id for c in courses], self.code)
         _unique("visit id", [a.visit_id for a in assessments], self.code)
         object.__setattr__(self, "courses", courses)
         object.__setattr__(self, "assessments", assessments)
         object.__setattr__(self, "labs", labs)
+        object.__setattr__(self, "visits", visits)
+        object.__setattr__(self, "cle_subtypes", tuple(self.cle_subtypes))
 
-    def as_of(self, day: dt.date | None) -> PatientTimeline:
+    # -- courses on a day, and their kin: the one place these are written ----------
+
+    @property
+    def watched_courses(self) -> tuple[Course, ...]:
+        """Courses of watched drugs (clasi.md section 3), in start order."""
+        return tuple(c for c in self.courses if c.watched)
+
+    def courses_of(self, drug: str) -> tuple[Course, ...]:
+        return tuple(c for c in self.courses if c.drug == drug)
+
+    def courses_on(self, day: dt.date) -> tuple[Course, ...]:
+        """Every course in force on `day`, any drug, in start order (holds included)."""
+        return tuple(c for c in self.courses if c.in_force(day))
+
+    def course_on(self, day: dt.date) -> Course | None:
+        """The watched course in force on `day` (watched courses never overlap)."""
+        return next((c for c in self.watched_courses if c.in_force(day)), None)
+
+    def previous_watched(self, course: Course) -> Course | None:
+        """The watched course that started last before `course` (its baseline boundary)."""
+        earlier = [c for c in self.watched_courses if c.start < course.start and c.id != course.id]
+        return earlier[-1] if earlier else None
+
+    def next_watched(self, course: Course) -> Course | None:
+        """The first watched course that starts after `course` starts (it ends a watch)."""
+        return next(
+            (c for c in self.watched_courses if c.start > course.start and c.id != course.id),
+            None,
+        )
+
+    def on_hold(self, day: dt.date) -> tuple[Course, ...]:
+        """Courses in force on `day` whose drug is on hold that day."""
+        return tuple(c for c in self.courses_on(day) if c.on_hold(day))
+
+    def treatments_on(self, day: dt.date) -> tuple[Treatment, ...]:
+        """What the patient was taking on `day`: every course in force, watched drugs
+        first, with its dose and hold. The patient page, the chart and the CSV
+        all say it with this."""
+        found = [Treatment(c, c.dose_on(day), c.interruption_on(day)) for c in self.courses_on(day)]
+        return tuple(sorted(found, key=lambda t: (not t.course.watched, t.course.start)))
+
+    @property
+    def weights(self) -> tuple[tuple[dt.date, Decimal], ...]:
+        """(date, kg) of every visit with a recorded weight, in date order."""
+        return tuple((v.date, v.weight_kg) for v in self.visits if v.weight_kg is not None)
+
+    def as_of(self, day: dt.date | None) -> PatientRecord:
         """The record as it stood on `day` (None: unchanged).
 
-        Drops assessments, labs, dose steps and courses dated after `day`, and
-        re-opens a course whose withdrawal date is still to come, so that a
-        report "as of" a date is reproducible and a future-dated entry never
-        counts as history.
+        Drops assessments, labs, visits, dose steps, holds and courses dated
+        after `day`, and re-opens a course (or a hold) whose end is still to
+        come, so that a report "as of" a date is reproducible and a
+        future-dated entry never counts as history.
         """
         if day is None:
             return self
-        courses = []
-        for course in self.courses:
-            if course.start > day:
-                continue
-            doses = tuple(d for d in course.doses if d.date <= day)
-            if course.end is not None and course.end > day:
-                course = replace(course, end=None, stop_reason=None, doses=doses)
-            else:
-                course = replace(course, doses=doses)
-            courses.append(course)
         return replace(
             self,
-            courses=tuple(courses),
+            courses=tuple(c.as_of(day) for c in self.courses if c.start <= day),
             assessments=tuple(a for a in self.assessments if a.date <= day),
             labs=tuple(lab for lab in self.labs if lab.date <= day),
+            visits=tuple(v for v in self.visits if v.date <= day),
             sle_diagnosed=(
                 self.sle_diagnosed
                 if self.sle_diagnosed is None or self.sle_diagnosed <= day
                 else None
             ),
         )
+
 
 
 def _unique(what: str, values: list[str], code: str) -> None:

@@ -23,7 +23,7 @@ from clinical.instruments.exam import Exam, Score, score
 from clinical.rules.response import Interpretation, course_baseline, interpret
 from clinical.record import Assessment as TimelineAssessment
 from clinical.record import Course as TimelineCourse
-from clinical.record import PatientTimeline, Thresholds, shift
+from clinical.record import PatientRecord, Thresholds, shift
 
 
 def patients_for(user) -> QuerySet[Patient]:
@@ -217,7 +217,7 @@ def _course_for(courses: tuple[TimelineCourse, ...], day: dt.date, lookback: int
 
 
 def change_from_baseline(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     *,
     day: dt.date,
     activity: int,

@@ -15,7 +15,7 @@ from clinic.models import Clinic
 from patients.models import Patient
 from clinical.rules import outcomes
 from scoring.selectors import thresholds, timelines_for
-from clinical.record import PatientTimeline, Thresholds
+from clinical.record import PatientRecord, Thresholds
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ClinicCohort:
     clinic: Clinic
     as_of: dt.date
     thresholds: Thresholds
-    timelines: tuple[PatientTimeline, ...]
+    timelines: tuple[PatientRecord, ...]
 
     def report(self) -> dict[str, Any]:
         return outcomes.cohort_report(self.timelines, self.thresholds, self.as_of)

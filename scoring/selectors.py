@@ -32,7 +32,7 @@ from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_fl
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
 from clinical.rules.safety import safety_monitoring
 from clinical.rules.signals import safety_signals, systemic_signals
-from clinical.record import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep as Dose, Lab, PatientRecord, Thresholds
 
 
 def thresholds() -> Thresholds:
@@ -41,7 +41,7 @@ def thresholds() -> Thresholds:
 
 
 def timelines_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
-    """PatientTimeline per patient id, in four queries.
+    """PatientRecord per patient id, in four queries.
 
     `patients` may be a queryset (used as a subquery, never materialised
     twice) or already-loaded patients.
@@ -80,10 +80,10 @@ def timelines_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
         "visit__patient_id", "visit__date", "test", "value", "result", "unit"
     ):
         value = lab[4] if lab[2] == LabTest.PREGNANCY else lab[3]
-        labs[lab[0]].append(LabValue(lab[1], lab[2], _plain(value), lab[5]))
+        labs[lab[0]].append(Lab(lab[1], lab[2], _plain(value), lab[5]))
 
     return {
-        row["id"]: PatientTimeline(
+        row["id"]: PatientRecord(
             code=row["code"],
             courses=tuple(courses_meta.get(row["id"], ())),
             assessments=tuple(assessments.get(row["id"], ())),
@@ -95,7 +95,7 @@ def timelines_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
     }
 
 
-def timeline_for(patient: Patient) -> PatientTimeline:
+def timeline_for(patient: Patient) -> PatientRecord:
     return timelines_for([patient])[patient.pk]
 
 
@@ -172,7 +172,7 @@ def _stop_reason_label(value: str | None) -> str:
     return StopReason(value).label if value in StopReason.values else value
 
 
-def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
+def timeline_from_record(patient: Patient, record: dict) -> PatientRecord:
     """The patient's timeline from patients.selectors.patient_record(patient), no query.
 
     The visits come with their assessment (select_related) and labs
@@ -192,7 +192,7 @@ def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
             value = lab.result if lab.test == LabTest.PREGNANCY else lab.value
             if value is None or value == "":
                 continue
-            labs.append(LabValue(visit.date, lab.test, _plain(value), lab.unit))
+            labs.append(Lab(visit.date, lab.test, _plain(value), lab.unit))
     courses = [
         Course(
             str(c.pk),
@@ -203,7 +203,7 @@ def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
         )
         for c in record.get("courses", ())
     ]
-    return PatientTimeline(
+    return PatientRecord(
         code=patient.code,
         courses=tuple(courses),
         assessments=tuple(assessments),
@@ -213,7 +213,7 @@ def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
     )
 
 
-def current_flags(timeline: PatientTimeline, today: dt.date | None = None) -> list[Flag]:
+def current_flags(timeline: PatientRecord, today: dt.date | None = None) -> list[Flag]:
     """The flags of a timeline as every page shows them: the site's thresholds, the
     record as it stands today (a future-dated entry is not history yet)."""
     return find_flags(timeline, thresholds(), today or timezone.localdate())

@@ -15,9 +15,10 @@ starting?". Two panels share one time axis:
   by the limit a clinician judges it by (anti-dsDNA by its upper limit, C3,
   C4, ANC and platelets by their lower limits) puts every limit on the one
   line "1 x limit", so "is anything out of range?" is read off one line;
-  out-of-range points are filled and larger, and the hover gives the real
-  value, unit and range. A value in a unit the range does not know is not
-  converted (clinical.rules.signals' rule): it is left off and counted in a note.
+  out-of-range points are filled and larger, and the hover gives the value as
+  entered, its canonical value and the range. Values are compared in the
+  canonical unit (clinical.labs); a stored value whose unit is off the test's
+  list is left off and counted in a note.
 
 The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
 that travels to the page through `json_script` and is drawn by
@@ -37,9 +38,17 @@ from typing import Any
 from plotly.subplots import make_subplots
 
 from clinical.rules.flares import Flag, events
-from clinical.rules.response import CATEGORY_LABELS, course_baseline, interpret
+from clinical.rules.response import CATEGORY_LABELS, baseline_bound, course_baseline, interpret
 from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
-from clinical.record import Assessment, Course, PatientTimeline, Thresholds, format_mg, shift
+from clinical.record import (
+    Assessment,
+    Course,
+    PatientRecord,
+    Thresholds,
+    format_mg,
+    shift,
+    treatments_text,
+)
 
 __all__ = [
     "FLAG_TRACE_NAME",
@@ -107,20 +116,14 @@ def _iso(day: dt.date) -> str:
     return day.isoformat()
 
 
-def dose_in_force(timeline: PatientTimeline, day: dt.date) -> tuple[Course | None, str]:
-    """The course running on `day` and the dose label ("10 mg every 2 days").
-
-    A course runs from its start up to and including its withdrawal date.
-    """
-    for course in timeline.courses:
-        if course.start <= day and (course.end is None or day <= course.end):
-            step = course.dose_on(day)
-            return course, step.label if step is not None else "dose not recorded"
-    return None, "off lenalidomide"
+def dose_in_force(timeline: PatientRecord, day: dt.date) -> tuple[Course | None, str]:
+    """The watched course in force on `day` and what was taken that day, every drug
+    ("Lenalidomide 10 mg daily; Hydroxychloroquine 200 mg daily")."""
+    return timeline.course_on(day), treatments_text(timeline.treatments_on(day))
 
 
 def response_label(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     assessment: Assessment,
     thresholds: Thresholds,
     baselines: dict[str, Assessment | None] | None = None,
@@ -132,12 +135,12 @@ def response_label(
     baseline says so; any other visit is off treatment.
     """
     if baselines is None:
-        baselines = {c.id: course_baseline(c, timeline.assessments, thresholds) for c in timeline.courses}
-    for course in timeline.courses:
+        baselines = _baselines(timeline, timeline.assessments, thresholds)
+    for course in timeline.watched_courses:
         baseline = baselines[course.id]
         if baseline == assessment:
-            return f"baseline of the course from {_iso(course.start)}"
-        if course.start < assessment.date and (course.end is None or assessment.date <= course.end):
+            return f"baseline of the {course.label.lower()} course from {_iso(course.start)}"
+        if course.start < assessment.date and course.in_force(assessment.date):
             if baseline is None:
                 return "no baseline for this course"
             result = interpret(baseline.activity, assessment.activity, thresholds)
@@ -145,26 +148,26 @@ def response_label(
     return "off treatment"
 
 
-def _limit_of(test: str, unit: str, side: str) -> tuple[ReferenceRange, Decimal] | None:
+def _baselines(
+    timeline: PatientRecord, assessments: Sequence[Assessment], thresholds: Thresholds
+) -> dict[str, Assessment | None]:
+    """The baseline of every watched course (never from an earlier watched course)."""
+    return {
+        c.id: course_baseline(c, assessments, thresholds, baseline_bound(timeline, c))
+        for c in timeline.watched_courses
+    }
+
+
+def _limit_of(test: str, side: str) -> tuple[ReferenceRange, Decimal] | None:
     for reference in (*REFERENCE_RANGES, *SAFETY_LIMITS):
-        if reference.test == test and reference.accepts(unit):
+        if reference.test == test:
             limit = reference.high if side == "high" else reference.low
             if limit is not None and limit > 0:
                 return reference, limit
     return None
 
 
-def _number(value: Decimal | str) -> Decimal | None:
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    try:
-        number = Decimal(str(value).strip())
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
-
-
-def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
+def _lab_traces(timeline: PatientRecord) -> tuple[list[dict[str, Any]], int]:
     """One trace per test: value / limit; returns the traces and how many values were left off."""
     traces = []
     skipped = 0
@@ -178,10 +181,10 @@ def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
         for lab in timeline.labs:
             if lab.test != test:
                 continue
-            number = _number(lab.value)
-            found = _limit_of(test, lab.unit, side)
+            number = lab.canonical  # None for a stored unit off the test's list
+            found = _limit_of(test, side)
             if number is None or found is None or number <= 0:
-                # Unknown unit: never converted. Zero or negative: no place on a log axis.
+                # Unit off the list: never guessed. Zero or negative: no place on a log axis.
                 skipped += 1
                 continue
             reference, limit = found
@@ -192,9 +195,10 @@ def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
             sizes.append(11 if out else 7)
             symbols.append("circle" if out else "circle-open")
             state = ("above" if side == "high" else "below") + " range" if out else "within range"
-            texts.append(
-                f"{label} {format_mg(number)} {lab.unit} ({reference.describe()}): {state}"
-            )
+            shown = f"{label} {format_mg(lab.value)} {lab.unit}"
+            if lab.unit != reference.unit:
+                shown += f" (= {format_mg(number)} {reference.unit})"
+            texts.append(f"{shown} ({reference.describe()}): {state}")
         if not xs:
             continue
         traces.append(
@@ -249,7 +253,7 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
 
 
 def trend_figure(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     flags: Sequence[Flag] = (),
     *,
     acknowledged: Iterable[str] = (),
@@ -272,7 +276,7 @@ def trend_figure(
     # -- top panel: CLASI ------------------------------------------------
     assessments = timeline.assessments
     x = [_iso(a.date) for a in assessments]
-    baselines = {c.id: course_baseline(c, assessments, thresholds) for c in timeline.courses}
+    baselines = _baselines(timeline, assessments, thresholds)
     custom = []
     for a in assessments:
         _, dose = dose_in_force(timeline, a.date)

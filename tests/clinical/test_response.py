@@ -17,7 +17,7 @@ from clinical.rules.response import (
     interpret,
     on_treatment,
 )
-from clinical.record import Assessment, Course, DoseStep, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep, PatientRecord, Thresholds
 
 D = dt.date
 START = D(2020, 3, 1)
@@ -301,12 +301,12 @@ def test_daily_amount_is_exact():
 
 def test_timeline_sorts_and_rejects_duplicates():
     later, earlier = visit(START + days(5), 3), visit(START, 10)
-    timeline = PatientTimeline("P", (course(),), [later, earlier])
+    timeline = PatientRecord("P", (course(),), [later, earlier])
     assert timeline.assessments == (earlier, later)
     with pytest.raises(ValueError):
-        PatientTimeline("P", (course(), course()), ())
+        PatientRecord("P", (course(), course()), ())
     with pytest.raises(ValueError):
-        PatientTimeline("P", (), (earlier, earlier))
+        PatientRecord("P", (), (earlier, earlier))
     with pytest.raises(ValueError):
         Course("c", START, START - days(1))
 
@@ -320,7 +320,7 @@ def test_as_of_reads_the_record_as_it_stood_that_day():
         (DoseStep(START, Decimal(10)), DoseStep(START + days(60), Decimal(5))),
     )
     later = Course("c2", START + days(200), None, None, (DoseStep(START + days(200), Decimal(5)),))
-    timeline = PatientTimeline("P", (c, later), (visit(START, 10), visit(START + days(70), 0)))
+    timeline = PatientRecord("P", (c, later), (visit(START, 10), visit(START + days(70), 0)))
     past = timeline.as_of(START + days(50))
     assert [x.id for x in past.courses] == ["c1"]
     assert past.courses[0].end is None and past.courses[0].stop_reason is None

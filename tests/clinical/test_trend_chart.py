@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from clinical.charts.trend import ACK_FLAG_TRACE_NAME, FLAG_TRACE_NAME, trend_figure
 from clinical.rules.flares import find_flags
-from clinical.record import Assessment, Course, DoseStep, LabValue, PatientTimeline
+from clinical.record import Assessment, Course, DoseStep, Lab, PatientRecord
 
 D = dt.date
 START, END = D(2024, 1, 10), D(2024, 6, 1)
 
 
-def timeline(**extra) -> PatientTimeline:
+def timeline(**extra) -> PatientRecord:
     first = Course(
         "c1", START, END, "remission",
         (DoseStep(START, Decimal("10")), DoseStep(D(2024, 3, 1), Decimal("10"), 2)),
@@ -28,12 +28,14 @@ def timeline(**extra) -> PatientTimeline:
         Assessment("v4", D(2024, 9, 1), 8, 4),
     )
     labs = (
-        LabValue(D(2024, 1, 5), "c3", Decimal("0.72"), "g/L"),
-        LabValue(D(2024, 1, 5), "anti_dsdna", Decimal("25"), "IU/mL"),
-        LabValue(D(2024, 2, 10), "anc", Decimal("0.8"), "x10^9/L"),
-        LabValue(D(2024, 2, 10), "c4", Decimal("25"), "mg/dL"),  # a unit the range does not know
+        Lab(D(2024, 1, 5), "c3", Decimal("0.72"), "g/L"),
+        Lab(D(2024, 1, 5), "anti_dsdna", Decimal("25"), "IU/mL"),
+        Lab(D(2024, 2, 10), "anc", Decimal("0.8"), "x10^9/L"),
+        Lab(D(2024, 2, 10), "c4", Decimal("25"), "mg/dL"),  # 0.25 g/L: converted, within range
+        Lab(D(2024, 2, 10), "wbc", Decimal("5"), "10^9/L"),  # not charted at all
+        Lab(D(2024, 2, 11), "c3", Decimal("70"), "mg/L"),  # a stored unit off the list
     )
-    return PatientTimeline("P", (first, second), visits, labs, **extra)
+    return PatientRecord("P", (first, second), visits, labs, **extra)
 
 
 def fig(t=None, **kwargs):
@@ -63,11 +65,11 @@ def test_clasi_a_and_d_share_the_time_axis_with_the_labs():
 
 def test_hover_gives_dose_in_force_and_response_against_the_course_baseline():
     custom = trace(fig(), "CLASI-A (activity)")["customdata"]
-    assert custom[0] == [3, "off lenalidomide", "baseline of the course from 2024-01-10"]
-    assert custom[1] == [3, "10 mg daily", "Improved (baseline 12)"]  # 4 points: the MCID, not 50%
-    assert custom[2] == [4, "10 mg every 2 days", "Complete response (baseline 12)"]
-    assert custom[3] == [4, "off lenalidomide", "off treatment"]
-    assert custom[4][2] == "baseline of the course from 2024-09-01"
+    assert custom[0] == [3, "none", "baseline of the lenalidomide course from 2024-01-10"]
+    assert custom[1] == [3, "Lenalidomide 10 mg daily", "Improved (baseline 12)"]  # 4 points: the MCID, not 50%
+    assert custom[2] == [4, "Lenalidomide 10 mg every 2 days", "Complete response (baseline 12)"]
+    assert custom[3] == [4, "none", "off treatment"]
+    assert custom[4][2] == "baseline of the lenalidomide course from 2024-09-01"
 
 
 def test_every_course_is_a_labelled_band_and_withdrawals_are_dashed_lines():
@@ -125,7 +127,10 @@ def test_labs_are_multiples_of_their_limit_and_unknown_units_are_not_converted()
     assert dsdna["y"] == [2.5] and "above range" in dsdna["text"][0]
     anc = next(t for t in figure["data"] if t["name"].startswith("ANC"))
     assert anc["y"] == [0.8]
-    assert not [t for t in figure["data"] if t["name"].startswith("C4")]  # mg/dL left off
+    c4 = next(t for t in figure["data"] if t["name"].startswith("C4"))
+    assert abs(c4["y"][0] - 2.5) < 1e-9  # 25 mg/dL = 0.25 g/L, / 0.1
+    assert "25 mg/dL (= 0.25 g/L)" in c4["text"][0] and "within range" in c4["text"][0]
+    assert len(c3["y"]) == 1  # the mg/L value is not converted
     texts = [a["text"] for a in figure["layout"]["annotations"]]
     assert "1 lab value in another unit not charted" in texts
     assert figure["layout"]["yaxis3"]["type"] == "log"
@@ -134,7 +139,7 @@ def test_labs_are_multiples_of_their_limit_and_unknown_units_are_not_converted()
 
 
 def test_no_labs_says_so():
-    bare = PatientTimeline("P", (), (Assessment("v", D(2024, 1, 1), 3, 0),))
+    bare = PatientRecord("P", (), (Assessment("v", D(2024, 1, 1), 3, 0),))
     texts = [a["text"] for a in trend_figure(bare)["layout"]["annotations"]]
     assert any(t.startswith("No anti-dsDNA") for t in texts)
 
@@ -146,7 +151,7 @@ def test_plotly_accepts_every_property_of_the_figure():
 
     t = timeline()
     (flag,) = find_flags(t)
-    for figure in (fig(), trend_figure(t, [flag], acknowledged={flag.key}), trend_figure(PatientTimeline("E"))):
+    for figure in (fig(), trend_figure(t, [flag], acknowledged={flag.key}), trend_figure(PatientRecord("E"))):
         validated = go.Figure(figure)
         assert len(validated.data) == len(figure["data"])
         assert validated.layout.yaxis3.type in ("log", None)
@@ -155,7 +160,7 @@ def test_plotly_accepts_every_property_of_the_figure():
 def test_without_labs_the_date_axis_still_spans_the_record_up_to_today():
     # Seen in a screenshot: with no lab trace plotly dropped the lower panel, its
     # shared date axis fell back to its default range (2000) and lost its labels.
-    t = PatientTimeline(
+    t = PatientRecord(
         "S",
         courses=(Course("c1", D(2025, 1, 6), None, None, (DoseStep(D(2025, 1, 6), Decimal(5)),)),),
         assessments=(Assessment("v1", D(2025, 1, 6), 10, 0), Assessment("v2", D(2025, 2, 3), 9, 0)),

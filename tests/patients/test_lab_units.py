@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from patients.forms import LAB_UNITS
 from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS, safety_signals, systemic_signals
-from clinical.record import Course, DoseStep, LabValue, PatientTimeline
+from clinical.record import Course, DoseStep, Lab, PatientRecord
 
 D = dt.date
 
@@ -27,19 +27,19 @@ def test_every_pre_filled_unit_is_understood_by_its_range_or_limit():
 
 def test_low_counts_in_the_form_units_raise_safety_signals():
     course = Course("c", D(2025, 1, 1), None, None, (DoseStep(D(2025, 1, 1), Decimal(5)),))
-    timeline = PatientTimeline(
+    timeline = PatientRecord(
         "X",
         courses=(course,),
         labs=(
-            LabValue(D(2025, 2, 1), "anc", Decimal("0.3"), LAB_UNITS["anc"]),
-            LabValue(D(2025, 2, 1), "platelets", Decimal("12"), LAB_UNITS["platelets"]),
+            Lab(D(2025, 2, 1), "anc", Decimal("0.3"), LAB_UNITS["anc"]),
+            Lab(D(2025, 2, 1), "platelets", Decimal("12"), LAB_UNITS["platelets"]),
         ),
     )
     assert {s.test for s in safety_signals(timeline)} == {"anc", "platelets"}
 
 
 def test_low_complement_in_the_form_units_raises_a_systemic_signal():
-    timeline = PatientTimeline(
-        "X", labs=(LabValue(D(2025, 2, 1), "c3", Decimal("0.5"), LAB_UNITS["c3"]),)
+    timeline = PatientRecord(
+        "X", labs=(Lab(D(2025, 2, 1), "c3", Decimal("0.5"), LAB_UNITS["c3"]),)
     )
     assert [s.test for s in systemic_signals(timeline)] == ["c3"]
