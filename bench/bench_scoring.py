@@ -20,7 +20,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clinical.instruments.exam import parse_exam, score  # noqa: E402
-from clinical.instruments.instrument import CLASI, Instrument  # noqa: E402
+from clinical.instruments.instrument import Instrument  # noqa: E402
+from clinical.instruments.clasi import CLASI  # noqa: E402
 
 
 def random_exam(rng: random.Random, instrument: Instrument = CLASI) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from patients.dates import validate_plausible
 from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
 from patients.services import AdverseEventInput, LabInput
 from clinical.instruments.exam import Exam, parse_exam_all_errors
-from clinical.instruments.instrument import CLASI, Instrument, Item
+from clinical.instruments.instrument import Instrument, Item
+from clinical.instruments.clasi import CLASI
 
 
 def DATE_WIDGET() -> forms.DateInput:

@@ -20,14 +20,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
-from clinical.instruments.instrument import (
-    ACTIVITY,
-    CLASI,
-    DEFAULT_INSTRUMENT,
-    INSTRUMENTS,
-    Instrument,
-    Item,
-)
+from clinical.instruments.clasi import CLASI
+from clinical.instruments.instrument import ACTIVITY, Instrument, Item
+from clinical.instruments.registry import DEFAULT_INSTRUMENT, INSTRUMENTS
 
 __all__ = [
     "Exam",

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from clinic.models import Clinic
 from patients.exchange.export import clinic_patients, json_number
 from patients.models import Course, DoseStep, Visit
-from clinical.instruments.instrument import CLASI
+from clinical.instruments.clasi import CLASI
 
 
 def csv_item_columns() -> list[tuple[str, str | None, str]]:

@@ -23,7 +23,7 @@ from clinical.instruments.exam import (
     score_data,
     severity_band,
 )
-from clinical.instruments.instrument import CLASI
+from clinical.instruments.clasi import CLASI
 from tests.clinical.exchange_example import ANSWER, EXAMPLE
 
 AREAS = [a.key for a in CLASI.areas]

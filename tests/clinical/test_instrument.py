@@ -6,13 +6,8 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from clinical.instruments.instrument import (
-    CLASI,
-    DEFAULT_INSTRUMENT,
-    INSTRUMENTS,
-    SCALP_QUADRANTS_HELP,
-    get_instrument,
-)
+from clinical.instruments.clasi import CLASI, SCALP_QUADRANTS_HELP
+from clinical.instruments.registry import DEFAULT_INSTRUMENT, INSTRUMENTS, get_instrument
 
 
 FORM_ORDER = [

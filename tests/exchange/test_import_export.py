@@ -343,7 +343,7 @@ def test_export_runs_a_fixed_number_of_queries(db, django_assert_num_queries, de
 def test_schema_file_describes_the_instrument_exactly():
     """The downloadable schema's CLASI part must say what clinical.instruments.instrument says."""
     from patients.exchange import schema
-    from clinical.instruments.instrument import CLASI
+    from clinical.instruments.clasi import CLASI
 
     clasi = schema()["$defs"]["clasi"]
     areas = clasi["properties"]["areas"]["properties"]

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, Visit
-from clinical.instruments.instrument import CLASI
+from clinical.instruments.clasi import CLASI
 
 
 def _visit_post(**cells) -> dict:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from patients import services
 from patients.models import Patient
 from clinical.instruments.exam import parse_exam
-from clinical.instruments.instrument import CLASI
+from clinical.instruments.clasi import CLASI
 
 AREAS = [area.key for area in CLASI.areas]
 
