@@ -22,6 +22,7 @@ from fractions import Fraction
 from clinical import labs as lab_table
 from clinical.drugs import registry as drugs
 from clinical.drugs.profile import FREQUENCIES, DrugProfile
+from clinical.instruments.registry import get_instrument
 
 __all__ = [
     "AdverseEvent",
@@ -120,6 +121,11 @@ class Assessment:
         _check_int("activity", self.activity)
         _check_int("damage", self.damage)
 
+    @property
+    def severity(self) -> str:
+        """The instrument's band of the activity ("mild", "moderate", "severe")."""
+        return get_instrument(self.instrument).severity_band(self.activity).key
+
 
 @dataclass(frozen=True, slots=True)
 class DoseStep:
@@ -128,6 +134,7 @@ class DoseStep:
     date: dt.date
     mg: Decimal
     every_days: int = 1
+    id: str = field(default="", compare=False)  # the stored row's id, for links
 
     def __post_init__(self) -> None:
         _check_int("every_days", self.every_days, minimum=1)
@@ -141,14 +148,21 @@ class DoseStep:
 
     @property
     def label(self) -> str:
-        """ "10 mg daily", "10 mg every 2 days", "15 mg weekly"."""
-        if self.every_days == 1:
-            every = "daily"
-        elif self.every_days in (7, 28):
-            every = FREQUENCIES[self.every_days]
-        else:
-            every = f"every {self.every_days} days"
+        """ "10 mg daily", "10 mg alternate days", "15 mg weekly" (the registry's words)."""
+        every = FREQUENCIES.get(self.every_days) or f"every {self.every_days} days"
         return f"{format_mg(self.mg)} mg {every}"
+
+
+# Why a course stopped (exchange-format.md); the model's choices follow this list.
+STOP_REASONS: dict[str, str] = {
+    "remission": "Remission",
+    "adverse_event": "Adverse event",
+    "inefficacy": "Inefficacy",
+    "patient_choice": "Patient's choice",
+    "pregnancy_wish": "Pregnancy wish",
+    "relapse": "Relapse",
+    "other": "Other",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +176,7 @@ class Interruption:
     start: dt.date
     end: dt.date | None = None
     reason: str = ""
+    id: str = field(default="", compare=False)  # the stored row's id, for links
 
     def __post_init__(self) -> None:
         if self.end is not None and self.end < self.start:
@@ -217,6 +232,10 @@ class Course:
     @property
     def ongoing(self) -> bool:
         return self.end is None
+
+    @property
+    def stop_reason_label(self) -> str:
+        return STOP_REASONS.get(self.stop_reason or "", self.stop_reason or "")
 
     def in_force(self, day: dt.date) -> bool:
         """Started on or before `day` and not withdrawn before it (the end day counts)."""
@@ -312,6 +331,7 @@ class Visit:
     weight_kg: Decimal | None = None
     note: str = ""
     adverse_events: tuple[AdverseEvent, ...] = ()
+    clinician: str = ""  # who examined (username); not read by any rule
 
 
 @dataclass(frozen=True, slots=True)

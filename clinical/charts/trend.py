@@ -6,7 +6,7 @@ starting?". Two panels share one time axis:
 
 - top: CLASI-A and CLASI-D, every course as a shaded band labelled with the
   drug, the dose in force as a step line (mg/day, right axis) with each step
-  labelled "10 mg every 2 days", withdrawals as dashed verticals, flagged
+  labelled "10 mg alternate days", withdrawals as dashed verticals, flagged
   visits as red diamonds ("Flare flag"), the severity limits 9 and 20 as
   dotted guides;
 - bottom: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS

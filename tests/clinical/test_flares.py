@@ -373,7 +373,7 @@ def test_course_summary_for_the_patient_page():
     assert (summary.end, summary.stop_reason, summary.ongoing) == (END, "remission", False)
     assert summary.ended_in_complete_response and summary.evaluable
     assert summary.relapse_flag is not None and summary.weeks_to_relapse == 3
-    assert summary.current_dose == doses[2] and summary.current_dose.label == "10 mg every 2 days"
+    assert summary.current_dose == doses[2] and summary.current_dose.label == "10 mg alternate days"
     assert summary.reduction_flags == ()
 
 

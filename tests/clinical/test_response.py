@@ -293,7 +293,7 @@ def test_daily_amount_is_exact():
     assert DoseStep(START, Decimal(10), 2).daily_mg == Fraction(5)
     assert DoseStep(START, Decimal("2.5"), 1).daily_mg == Fraction(5, 2)
     assert DoseStep(START, Decimal(10), 3).daily_mg == Fraction(10, 3)
-    assert DoseStep(START, Decimal("10.0"), 2).label == "10 mg every 2 days"
+    assert DoseStep(START, Decimal("10.0"), 2).label == "10 mg alternate days"
     assert DoseStep(START, Decimal(5), 1).label == "5 mg daily"
     with pytest.raises(ValueError):
         DoseStep(START, Decimal(5), 0)

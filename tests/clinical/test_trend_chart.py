@@ -67,7 +67,7 @@ def test_hover_gives_dose_in_force_and_response_against_the_course_baseline():
     custom = trace(fig(), "CLASI-A (activity)")["customdata"]
     assert custom[0] == [3, "none", "baseline of the lenalidomide course from 2024-01-10"]
     assert custom[1] == [3, "Lenalidomide 10 mg daily", "Improved (baseline 12)"]  # 4 points: the MCID, not 50%
-    assert custom[2] == [4, "Lenalidomide 10 mg every 2 days", "Complete response (baseline 12)"]
+    assert custom[2] == [4, "Lenalidomide 10 mg alternate days", "Complete response (baseline 12)"]
     assert custom[3] == [4, "none", "off treatment"]
     assert custom[4][2] == "baseline of the lenalidomide course from 2024-09-01"
 
@@ -91,7 +91,7 @@ def test_dose_steps_are_a_step_line_labelled_mg_and_interval():
     figure = fig()
     doses = [d for d in figure["data"] if d["name"] == "Lenalidomide mg/day"]
     assert len(doses) == 2 and doses[0]["line"]["shape"] == "hv" and doses[0]["yaxis"] == "y2"
-    assert doses[0]["text"][:2] == ["10 mg daily", "10 mg every 2 days"]
+    assert doses[0]["text"][:2] == ["10 mg daily", "10 mg alternate days"]
     assert doses[0]["y"][:2] == [10.0, 5.0]  # mg per day: the taper is visible as a step down
     assert doses[0]["x"][-1] == "2024-06-01"  # carried to the withdrawal
 

@@ -13,7 +13,7 @@ from patients.models import Patient, Visit
 from clinical.instruments.exam import parse_exam, score
 from scoring.models import Assessment
 from scoring.services import save_assessment
-from tests.scoring.test_clasi_properties import exam_dicts
+from tests.clinical.test_clasi_properties import exam_dicts
 
 
 class StoreAndReload(TestCase):
