@@ -65,7 +65,6 @@ ACK_FLAG_TRACE_NAME = "Flare flag (acknowledged)"
 SEVERITY_LIMITS = (9, 20)  # mild 0-9, moderate 10-20, severe 21-70 (Klein 2011)
 COURSE_BAND_NAME = "course band"  # shapes' `name`, so a test or a script can find them
 WITHDRAWAL_LINE_NAME = "withdrawal"
-DRUG_LABEL = "Lenalidomide"
 
 # (test, label, colour, which limit the value is divided by)
 LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
@@ -76,10 +75,14 @@ LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
     ("platelets", "Platelets", "#a6761d", "low"),
 )
 
-# Where each panel's traces go: (x axis, y axis) in the two-row layout below.
+# Where each panel's traces go: (x axis, y axis) in the three-row layout below.
 _CLASI_AXES = ("x", "y")
 _DOSE_AXES = ("x", "y2")  # the secondary y axis of the top row
-_LAB_AXES = ("x2", "y3")
+_LANE_AXES = ("x2", "y3")  # the lane of the treatments not watched for flares
+_LAB_AXES = ("x3", "y4")
+_HOLD_PATTERN = {"shape": "/", "fgcolor": "#8a94a6", "bgcolor": "rgba(255,255,255,0.6)", "size": 8}
+_LANE_COLOUR = "#4f7f63"
+HOLD_TRACE_NAME = "On hold"
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,12 +94,12 @@ def _skeleton() -> str:
     whole figure with plotly.graph_objects.Figure instead.
     """
     fig = make_subplots(
-        rows=2,
+        rows=3,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.07,
-        row_heights=[0.64, 0.36],
-        specs=[[{"secondary_y": True}], [{}]],
+        vertical_spacing=0.05,
+        row_heights=[0.56, 0.12, 0.32],
+        specs=[[{"secondary_y": True}], [{}], [{}]],
     )
     return json.dumps(fig.to_plotly_json()["layout"])
 
@@ -239,7 +242,7 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
         _DOSE_AXES,
         x=xs,
         y=ys,
-        name="Lenalidomide mg/day",
+        name=f"{course.label} mg/day",
         legendgroup="dose",
         mode="lines+markers+text",
         line={"shape": "hv", "color": _DOSE_COLOUR, "width": 2},
@@ -250,6 +253,90 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
         hovertext=hovers,
         hovertemplate="%{hovertext}<extra></extra>",
     )
+
+
+def _hold_box(
+    axes: tuple[str, str], start: dt.date, end: dt.date, low: float, high: float, text: str,
+    first: bool,
+) -> dict[str, Any]:
+    """A hatched box over an interruption: the gap a clinician must see at a glance."""
+    x0, x1 = _iso(start), _iso(end)
+    return _scatter(
+        axes,
+        x=[x0, x1, x1, x0, x0],
+        y=[low, low, high, high, low],
+        mode="lines",
+        fill="toself",
+        fillcolor="rgba(255,255,255,0)",
+        fillpattern=_HOLD_PATTERN,
+        line={"color": "#8a94a6", "width": 1, "dash": "dot"},
+        name=HOLD_TRACE_NAME,
+        legendgroup="hold",
+        showlegend=first,
+        text=[text] * 5,
+        hoveron="fills+points",
+        hovertemplate="%{text}<extra></extra>",
+    )
+
+
+def _hold_text(course: Course, start: dt.date, end: dt.date | None, reason: str) -> str:
+    until = f"resumed {_iso(end)}" if end is not None else "still on hold"
+    return f"{course.label} on hold from {_iso(start)}, {until}" + (f" ({reason})" if reason else "")
+
+
+def _lane(
+    timeline: PatientRecord, last_day: dt.date | None, first_hold: bool
+) -> tuple[list[dict[str, Any]], list[str], bool]:
+    """The other treatments, one row per drug: a thick bar per course, hatched holds."""
+    others = [c for c in timeline.courses if not c.watched]
+    labels: list[str] = []
+    for course in others:
+        if course.label not in labels:
+            labels.append(course.label)
+    traces: list[dict[str, Any]] = []
+    for course in others:
+        y = labels.index(course.label)
+        end = max(course.end or last_day or course.start, course.start)
+        # Segments between holds: the bar is broken where the drug was not taken.
+        cuts = [(course.start, end)]
+        for hold in course.interruptions:
+            hold_end = min(hold.end or end, end)
+            pieces = []
+            for a, b in cuts:
+                if hold.start > a:
+                    pieces.append((a, min(b, hold.start)))
+                if hold_end < b:
+                    pieces.append((max(a, hold_end), b))
+            cuts = [(a, b) for a, b in pieces if a < b] or []
+            traces.append(
+                _hold_box(
+                    _LANE_AXES, hold.start, hold_end, y - 0.3, y + 0.3,
+                    _hold_text(course, hold.start, hold.end, hold.reason), first_hold,
+                )
+            )
+            first_hold = False
+        xs: list[str | None] = []
+        hovers: list[str | None] = []
+        for a, b in cuts:
+            dose = course.dose_on(a)
+            words = f"{course.label} {dose.label if dose else 'dose not recorded'} from {_iso(a)}"
+            xs += [_iso(a), _iso(b), None]
+            hovers += [words, words, None]
+        traces.append(
+            _scatter(
+                _LANE_AXES,
+                x=xs,
+                y=[y if x is not None else None for x in xs],
+                mode="lines",
+                line={"color": _LANE_COLOUR, "width": 10},
+                name=course.label,
+                legendgroup="lane",
+                showlegend=False,
+                hovertext=hovers,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    return traces, labels, first_hold
 
 
 def trend_figure(
@@ -334,9 +421,21 @@ def trend_figure(
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     dose_traces = []
-    for course in timeline.courses:
+    hold_traces: list[dict[str, Any]] = []
+    first_hold = True
+    band_top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [20]) + 3
+    for course in timeline.watched_courses:
         band_end = course.end or last_day or course.start
         band_end = max(band_end, course.start)
+        for hold in course.interruptions:
+            hold_end = min(hold.end or band_end, band_end)
+            hold_traces.append(
+                _hold_box(
+                    _CLASI_AXES, hold.start, max(hold_end, hold.start), 0, band_top,
+                    _hold_text(course, hold.start, hold.end, hold.reason), first_hold,
+                )
+            )
+            first_hold = False
         shapes.append(
             {
                 "type": "rect",
@@ -355,7 +454,7 @@ def trend_figure(
         running = "" if course.end else " (running)"
         annotations.append(
             {
-                "text": f"<b>{DRUG_LABEL}</b>{running}",
+                "text": f"<b>{course.label}</b>{running}",
                 "xref": "x",
                 "yref": "paper",
                 "x": _iso(course.start),
@@ -435,9 +534,28 @@ def trend_figure(
             }
         )
 
+    named: set[str] = set()
     for trace in dose_traces:
-        # Only the first dose trace shows in the legend: one entry for the drug.
-        data.append({**trace, "showlegend": trace is dose_traces[0]})
+        # One legend entry per drug, however many courses it had.
+        data.append({**trace, "showlegend": trace["name"] not in named})
+        named.add(trace["name"])
+    data.extend(hold_traces)
+
+    # -- middle lane: every other treatment --------------------------------
+    lane_traces, lane_labels, first_hold = _lane(timeline, last_day, first_hold)
+    data.extend(lane_traces)
+    if not lane_labels:
+        annotations.append(
+            {
+                "text": "No other treatment recorded",
+                "xref": "x2 domain",
+                "yref": "y3 domain",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 11, "color": "#5b6676"},
+            }
+        )
 
     # -- bottom panel: labs as multiples of their limits -------------------
     lab_traces, skipped = _lab_traces(timeline)
@@ -447,8 +565,8 @@ def trend_figure(
             {
                 "type": "line",
                 "name": "reference limit",
-                "xref": "x2 domain",
-                "yref": "y3",
+                "xref": "x3 domain",
+                "yref": "y4",
                 "x0": 0,
                 "x1": 1,
                 "y0": 1,
@@ -459,8 +577,8 @@ def trend_figure(
         annotations.append(
             {
                 "text": "limit (1 ×)",
-                "xref": "x2 domain",
-                "yref": "y3",
+                "xref": "x3 domain",
+                "yref": "y4",
                 "x": 0,
                 "y": 0,  # log axis: annotation y is log10 of the value
                 "xanchor": "left",
@@ -481,14 +599,14 @@ def trend_figure(
                 hoverinfo="skip",
                 showlegend=False,
                 name="no lab results",
-                axes=("x2", "y3"),
+                axes=_LAB_AXES,
             )
         )
         annotations.append(
             {
                 "text": "No anti-dsDNA, C3, C4, ANC or platelet results recorded",
-                "xref": "x2 domain",
-                "yref": "y3 domain",
+                "xref": "x3 domain",
+                "yref": "y4 domain",
                 "x": 0.5,
                 "y": 0.5,
                 "showarrow": False,
@@ -499,8 +617,8 @@ def trend_figure(
         annotations.append(
             {
                 "text": f"{skipped} lab value{'s' if skipped != 1 else ''} in another unit not charted",
-                "xref": "x2 domain",
-                "yref": "y3 domain",
+                "xref": "x3 domain",
+                "yref": "y4 domain",
                 "x": 1,
                 "y": 1,
                 "xanchor": "right",
@@ -512,13 +630,13 @@ def trend_figure(
 
     top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [moderate])
     max_dose = max(
-        [float(s.daily_mg) for c in timeline.courses for s in c.doses] + [10.0]
+        [float(s.daily_mg) for c in timeline.watched_courses for s in c.doses] + [10.0]
     )
     layout = json.loads(_skeleton())
     layout.update(
         shapes=shapes,
         annotations=layout.get("annotations", []) + annotations,
-        height=560,
+        height=640,
         margin={"l": 56, "r": 56, "t": 36, "b": 40},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 13},
         plot_bgcolor="#ffffff",
@@ -535,7 +653,13 @@ def trend_figure(
         title={"text": "mg/day"}, range=[0, dose_top], dtick=5 if dose_top <= 25 else 10,
         showgrid=False, zeroline=False,
     )
+    n_lanes = max(len(lane_labels), 1)
     layout["yaxis3"].update(
+        # Reversed: the first drug on top.
+        tickvals=list(range(len(lane_labels))), ticktext=lane_labels, range=[n_lanes - 0.4, -0.6],
+        showgrid=False, zeroline=False, fixedrange=True,
+    )
+    layout["yaxis4"].update(
         title={"text": "× limit"}, type="log", gridcolor="#eceff3", zeroline=False,
         tickvals=[0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50],
     )
@@ -543,7 +667,8 @@ def trend_figure(
     # axis would otherwise pull the shared range back to plotly's default (2000).
     x_range = _date_range(dates, last_day)
     layout["xaxis"].update(type="date", gridcolor="#eceff3", range=x_range)
-    layout["xaxis2"].update(
+    layout["xaxis2"].update(type="date", gridcolor="#eceff3", range=x_range)
+    layout["xaxis3"].update(
         type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d", range=x_range
     )
     return {"data": data, "layout": layout}

@@ -7,7 +7,7 @@ at the end, half-up, so 0.0625 shows as 0.063 and 14.25 as 14.3, never
 "banker's" 14.2 from a float.
 
 The chart datasets (`relapse_free_curve`, `mean_activity_by_week`) are plain
-data too; `scoring/charts.py` (plotly) draws them.
+data too; `clinical/charts/cohort.py` (plotly) draws them.
 """
 
 from __future__ import annotations

@@ -188,3 +188,32 @@ def test_the_record_answers_what_ran_on_a_day():
     assert record.previous_watched(record.courses[1]) is None
     assert [t.course.id for t in record.treatments_on(on(25))] == ["len", "hcq", "oth"]
     assert record.treatments_on(on(25))[2].text == "Clofazimine 1 mg daily"
+
+
+def test_the_chart_draws_every_course_watched_bands_a_lane_for_the_others_and_hatched_holds():
+    record = PatientRecord(
+        "P",
+        courses=(
+            course("hcq", "hydroxychloroquine", 0, mg="200"),
+            course("len", "lenalidomide", 10, 100, reason="remission",
+                   holds=(Interruption(on(40), on(50), "neutropenia"),)),
+            course("pred", "prednisone", 110, 130, mg="20"),
+            course("thal", "thalidomide", 150, mg="100", holds=(Interruption(on(170)),)),
+        ),
+        assessments=(visit(10, 12), visit(60, 0), visit(120, 5)),
+    )
+    figure = trend_figure(record, today=on(200))
+    bands = [s for s in figure["layout"]["shapes"] if s.get("name", "").startswith("course band")]
+    assert [b["name"] for b in bands] == ["course band len", "course band thal"]
+    texts = [a["text"] for a in figure["layout"]["annotations"]]
+    assert "<b>Lenalidomide</b>" in texts and "<b>Thalidomide</b> (running)" in texts
+    assert figure["layout"]["yaxis3"]["ticktext"] == ["Hydroxychloroquine", "Prednisone"]
+    lane = [t for t in figure["data"] if t["yaxis"] == "y3" and t["name"] != "On hold"]
+    assert [t["name"] for t in lane] == ["Hydroxychloroquine", "Prednisone"]
+    holds = [t for t in figure["data"] if t["name"] == "On hold"]
+    assert len(holds) == 2 and all(t["fillpattern"]["shape"] == "/" for t in holds)
+    assert holds[0]["x"][:2] == [on(40).isoformat(), on(50).isoformat()]
+    assert holds[1]["x"][:2] == [on(170).isoformat(), on(200).isoformat()]  # open: to today
+    assert [t["showlegend"] for t in holds] == [True, False]
+    doses = [t["name"] for t in figure["data"] if t["name"].endswith("mg/day")]
+    assert doses == ["Lenalidomide mg/day", "Thalidomide mg/day"]

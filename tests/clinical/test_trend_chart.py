@@ -57,10 +57,10 @@ def test_clasi_a_and_d_share_the_time_axis_with_the_labs():
     d = trace(figure, "CLASI-D (damage)")
     assert a["y"] == [12, 8, 0, 6, 8] and d["y"] == [3, 3, 4, 4, 4]
     assert a["x"][0] == "2024-01-05"
-    # Two rows, x2 tied to x: zooming one panel zooms the other.
-    assert figure["layout"]["xaxis"]["matches"] == "x2"
+    # Three rows (CLASI, other treatments, labs) on one time axis: zooming one zooms all.
+    assert figure["layout"]["xaxis"]["matches"] == figure["layout"]["xaxis2"]["matches"] == "x3"
     c3 = next(t for t in figure["data"] if t["name"].startswith("C3"))
-    assert c3["xaxis"] == "x2" and c3["yaxis"] == "y3"
+    assert c3["xaxis"] == "x3" and c3["yaxis"] == "y4"
 
 
 def test_hover_gives_dose_in_force_and_response_against_the_course_baseline():
@@ -133,7 +133,7 @@ def test_labs_are_multiples_of_their_limit_and_unknown_units_are_not_converted()
     assert len(c3["y"]) == 1  # the mg/L value is not converted
     texts = [a["text"] for a in figure["layout"]["annotations"]]
     assert "1 lab value in another unit not charted" in texts
-    assert figure["layout"]["yaxis3"]["type"] == "log"
+    assert figure["layout"]["yaxis4"]["type"] == "log"
     (limit,) = [s for s in figure["layout"]["shapes"] if s.get("name") == "reference limit"]
     assert limit["y0"] == limit["y1"] == 1
 
@@ -154,7 +154,7 @@ def test_plotly_accepts_every_property_of_the_figure():
     for figure in (fig(), trend_figure(t, [flag], acknowledged={flag.key}), trend_figure(PatientRecord("E"))):
         validated = go.Figure(figure)
         assert len(validated.data) == len(figure["data"])
-        assert validated.layout.yaxis3.type in ("log", None)
+        assert validated.layout.yaxis4.type in ("log", None)
 
 
 def test_without_labs_the_date_axis_still_spans_the_record_up_to_today():
@@ -170,4 +170,4 @@ def test_without_labs_the_date_axis_still_spans_the_record_up_to_today():
     assert figure["layout"]["xaxis"]["range"] == [start, end]
     assert "2024-12-01" < start < "2025-01-06"
     assert end >= "2026-11-24"
-    assert any(trace.get("xaxis") == "x2" for trace in figure["data"])
+    assert any(trace.get("xaxis") == "x3" for trace in figure["data"])
