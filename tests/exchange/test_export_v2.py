@@ -51,8 +51,8 @@ needs_v2_import = pytest.mark.skipif(
 )
 
 
-def rich_clinic() -> Clinic:
-    clinic = Clinic.objects.create(name="Rich record clinic")
+def rich_clinic(clinic: Clinic | None = None) -> Clinic:
+    clinic = clinic or Clinic.objects.create(name="Rich record clinic")
     p = Patient.objects.create(
         clinic=clinic, code="RR-01", sex="F", birth_date=D(1980, 3, 4), cle_subtypes=["DLE"],
         reproductive_potential=True, history_vte=False, history_antiphospholipid="negative",
