@@ -63,9 +63,9 @@ def bench_page(visits: int, repeat: int) -> None:
 
     from clinic.models import Clinic, Membership
     from django.contrib.auth import get_user_model
-    from patients.selectors import patient_record
-    from scoring.charts import trend_figure
-    from scoring.selectors import current_flags, patient_analysis, timeline_from_record
+    from clinical.charts.trend import trend_figure
+    from patients.snapshot import record_for
+    from scoring.selectors import current_flags, patient_analysis
     from tests.scoring.trend_factories import build_history
 
     clinic = Clinic.objects.create(name="Bench clinic")
@@ -90,13 +90,13 @@ def bench_page(visits: int, repeat: int) -> None:
         response = client.get(url)
     html = response.content
 
-    record = patient_record(patient)
+    record = record_for(patient)
     analysis_times, figure_times = [], []
     for _ in range(repeat):
         t = time.perf_counter()
         patient_analysis(patient, record)
         analysis_times.append(time.perf_counter() - t)
-        timeline = timeline_from_record(patient, record)
+        timeline = record
         flags = current_flags(timeline)
         t = time.perf_counter()
         trend_figure(timeline, flags)
@@ -182,7 +182,8 @@ def bench_attention(patients: int) -> None:
     from clinic.access import scoped
     from clinic.models import Clinic, Membership
     from patients.models import Patient
-    from scoring.selectors import attention_rows, current_flags, timelines_for
+    from patients.snapshot import records_for
+    from scoring.selectors import attention_rows, current_flags
 
     clinic = Clinic.objects.create(name="Cohort clinic")
     user = get_user_model().objects.create_user("cohort.clinician", password="x" * 20)
@@ -192,7 +193,7 @@ def bench_attention(patients: int) -> None:
     print(f"\nseeded {patients} patients (bulk) in {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()
-    timelines = timelines_for(scoped(user, Patient))
+    timelines = records_for(scoped(user, Patient), full=False)
     read = time.perf_counter() - t
     t = time.perf_counter()
     flagged = sum(1 for tl in timelines.values() if current_flags(tl))
@@ -211,7 +212,7 @@ def bench_attention(patients: int) -> None:
     page = client.get(reverse("scoring:attention"))
     page_time = time.perf_counter() - t
     print(f"== needs attention, {len(timelines)} patients of the user's clinics ({flagged} flagged) ==")
-    print(f"timelines_for: {ms(read)}; flag rules in Python: {ms(rules)} "
+    print(f"records_for: {ms(read)}; flag rules in Python: {ms(rules)} "
           f"({rules / max(1, len(timelines)) * 1e6:.0f} µs per patient)")
     print(f"attention_rows: {ms(total)} in {query_count} queries, {len(rows)} rows")
     print(f"GET /attention/: {ms(page_time)}, {len(page.content):,} bytes")

@@ -19,8 +19,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring.clasi import parse_exam, score  # noqa: E402
-from scoring.instrument import CLASI, Instrument  # noqa: E402
+from clinical.instruments.exam import parse_exam, score  # noqa: E402
+from clinical.instruments.instrument import Instrument  # noqa: E402
+from clinical.instruments.clasi import CLASI  # noqa: E402
 
 
 def random_exam(rng: random.Random, instrument: Instrument = CLASI) -> dict[str, Any]:

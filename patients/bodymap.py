@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scoring.clasi import Score
-from scoring.instrument import ACTIVITY, CLASI, DAMAGE, Instrument, ItemKind
+from clinical.instruments.exam import Score
+from clinical.instruments.instrument import ACTIVITY, DAMAGE, Instrument, ItemKind
+from clinical.instruments.clasi import CLASI
 
 # Shading steps besides 0: enough to tell a faint area from a florid one at a
 # glance without pretending to a precision the eye cannot read.

@@ -12,8 +12,9 @@ from django.utils import timezone
 from patients.dates import validate_plausible
 from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
 from patients.services import AdverseEventInput, LabInput
-from scoring.clasi import Exam, parse_exam_all_errors
-from scoring.instrument import CLASI, Instrument, Item
+from clinical.instruments.exam import Exam, parse_exam_all_errors
+from clinical.instruments.instrument import Instrument, Item
+from clinical.instruments.clasi import CLASI
 
 
 def DATE_WIDGET() -> forms.DateInput:

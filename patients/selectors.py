@@ -12,35 +12,30 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clinic.access import scoped
 from clinic.models import Clinic, Role
-from patients.models import CleSubtype, Course, DoseStep, Patient, Visit
-from scoring.clasi import Exam, Score, score
-from scoring.response import Interpretation, course_baseline, interpret
-from scoring.timeline import Assessment as TimelineAssessment
-from scoring.timeline import Course as TimelineCourse
-from scoring.timeline import PatientTimeline, Thresholds, shift
+from patients.models import CleSubtype, Course, Drug, Patient, Visit
+from clinical.instruments.exam import Exam, Score, score
+from clinical.rules.response import Interpretation, baseline_bound, course_baseline, interpret
+from clinical.record import Assessment as TimelineAssessment
+from clinical.record import Course as TimelineCourse
+from clinical.record import PatientRecord, Thresholds, shift
+from clinical.record import Visit as RecordVisit
 
 
 def patients_for(user) -> QuerySet[Patient]:
-    """The user's patients with their clinic, latest CLASI and current dose annotated."""
+    """The user's patients with their clinic and latest CLASI annotated.
+
+    Today's treatments come from the page's records (patients.snapshot), where
+    "the course in force on a day" is written once.
+    """
     from scoring.models import Assessment
 
     latest = Assessment.objects.filter(visit__patient=OuterRef("pk")).order_by("-visit__date")
-    # The dose in force today, with the same "on lenalidomide now" as the list's
-    # filter: a planned course or a dose step still to come is not today's dose.
-    today = timezone.localdate()
-    running_step = (
-        DoseStep.objects.filter(
-            course__patient=OuterRef("pk"), course__start__lte=today, date__lte=today
-        )
-        .filter(Q(course__end__isnull=True) | Q(course__end__gte=today))
-        .order_by("-date")
-    )
     return (
         scoped(user, Patient)
         .select_related("clinic")
@@ -48,28 +43,23 @@ def patients_for(user) -> QuerySet[Patient]:
             latest_activity=Subquery(latest.values("activity")[:1]),
             latest_damage=Subquery(latest.values("damage")[:1]),
             latest_assessed=Subquery(latest.values("visit__date")[:1]),
-            current_mg=Subquery(running_step.values("mg")[:1]),
-            current_every_days=Subquery(running_step.values("every_days")[:1]),
         )
         .order_by("clinic__name", "code")
     )
 
 
-def patient_record(patient: Patient) -> dict:
-    """The visits (with assessment, labs, events) and courses (with dose steps) of
-    one patient: four queries whatever the number of visits."""
-    visits = list(
-        Visit.objects.filter(patient=patient)
-        .select_related("assessment", "clinician")
-        .prefetch_related("labs", "adverse_events")
-        .order_by("date")
-    )
-    courses = list(
-        Course.objects.filter(patient=patient)
-        .prefetch_related(Prefetch("dose_steps", queryset=DoseStep.objects.order_by("date")))
-        .order_by("start")
-    )
-    return {"visits": visits, "courses": courses}
+@dataclass(frozen=True)
+class VisitRow:
+    """A visit of the patient page's table with its examination (None when not scored)."""
+
+    visit: RecordVisit
+    assessment: TimelineAssessment | None
+
+
+def visit_rows(record: PatientRecord) -> list[VisitRow]:
+    """The record's visits in date order, each with its assessment: no query."""
+    by_visit = {a.visit_id: a for a in record.assessments}
+    return [VisitRow(v, by_visit.get(v.id)) for v in record.visits]
 
 
 def search_patients(
@@ -96,9 +86,10 @@ def search_patients(
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
     if on_lenalidomide:
         today = today or timezone.localdate()
-        running = Course.objects.filter(patient=OuterRef("pk"), start__lte=today).filter(
-            Q(end__isnull=True) | Q(end__gte=today)
-        )
+        # The SQL twin of PatientRecord.courses_on for one drug (a filter must page in SQL).
+        running = Course.objects.filter(
+            patient=OuterRef("pk"), drug=Drug.LENALIDOMIDE, start__lte=today
+        ).filter(Q(end__isnull=True) | Q(end__gte=today))
         qs = qs.filter(Exists(running))
     if subtype in CleSubtype.values:
         # The subtypes are a JSON list of vocabulary words; its text holds the
@@ -136,7 +127,7 @@ def visit_for_page(user, visit_id, *, write: bool = False) -> Visit:
 
 def stored_exam(visit: Visit) -> Exam | None:
     """The examination stored with a visit (None when no CLASI was recorded)."""
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     try:
         assessment = visit.assessment
@@ -204,20 +195,20 @@ class BaselineChange:
         return self.interpretation is not None and self.interpretation.fall_points < 0
 
 
-def _course_for(courses: tuple[TimelineCourse, ...], day: dt.date, lookback: int):
-    """The course in force on `day`, else a course starting within the baseline
-    window after it (the visit would be that course's baseline)."""
-    for course in courses:
-        if course.start <= day and (course.end is None or day <= course.end):
-            return course
-    for course in courses:
+def _course_for(record: PatientRecord, day: dt.date, lookback: int):
+    """The watched course in force on `day`, else a watched course starting within
+    the baseline window after it (the visit would be that course's baseline)."""
+    course = record.course_on(day)
+    if course is not None:
+        return course
+    for course in record.watched_courses:
         if shift(course.start, -lookback) <= day < course.start:
             return course
     return None
 
 
 def change_from_baseline(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     *,
     day: dt.date,
     activity: int,
@@ -226,16 +217,18 @@ def change_from_baseline(
     thresholds: Thresholds,
 ) -> BaselineChange:
     """Compare the examination being entered with the current course's
-    baseline (scoring.response), treating it as already recorded on `day` so
+    baseline (clinical.rules.response), treating it as already recorded on `day` so
     that a visit on or just before the start is recognised as the baseline."""
-    course = _course_for(timeline.courses, day, thresholds.baseline_lookback_days)
+    course = _course_for(timeline, day, thresholds.baseline_lookback_days)
     if course is None:
-        return BaselineChange(None, None, None, "No lenalidomide course on this date.")
+        return BaselineChange(None, None, None, "No lenalidomide or thalidomide course on this date.")
     # One visit per day: an older assessment on the same day (or this visit's
     # own stored one, when editing) is replaced by what is on the form.
     others = [a for a in timeline.assessments if a.visit_id != visit_id and a.date != day]
     current = TimelineAssessment(THIS_VISIT, day, activity, damage)
-    baseline = course_baseline(course, [*others, current], thresholds)
+    baseline = course_baseline(
+        course, [*others, current], thresholds, baseline_bound(timeline, course)
+    )
     if baseline is None:
         return BaselineChange(course, None, None,
                               f"The course of {course.start:%Y-%m-%d} has no baseline CLASI "

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from patients import selectors, services
+from patients.snapshot import record_for, records_for
 from patients.forms import (
     ClasiGrid,
     CourseEditForm,
@@ -61,9 +62,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
-    open_flags = scoring_selectors.open_flags_for(page.object_list)
+    records = records_for(page.object_list, full=False)
+    open_flags = scoring_selectors.open_flags_for(page.object_list, records)
+    today = timezone.localdate()
     for patient in page.object_list:
         patient.open_flags = open_flags.get(patient.pk, [])
+        # What each patient takes today, from the same records the flags read.
+        patient.treatments = records[patient.pk].treatments_on(today)
     clinics = clinics_for(request.user)
     context = {
         "page": page,
@@ -86,7 +91,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
     # Opening a patient's record is itself audited (who looked, when).
     accessed.send(sender=Patient, instance=patient)
-    record = selectors.patient_record(patient)
+    record = record_for(patient)
     writer = can_write(patient)
     today = timezone.localdate()
     context = {
@@ -101,16 +106,18 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
             if writer else None
         ),
         "course_forms": {
-            course.pk: {
-                "dose": DoseStepForm(auto_id=f"id_dose_{course.pk}_%s", initial={"date": today}),
+            course.id: {
+                "dose": DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today}),
                 "withdraw": WithdrawForm(
-                    auto_id=f"id_withdraw_{course.pk}_%s", initial={"end": today}
+                    auto_id=f"id_withdraw_{course.id}_%s", initial={"end": today}
                 ),
             }
-            for course in record["courses"]
+            for course in record.courses
             if writer and course.end is None
         },
-        **record,
+        "record": record,
+        "visits": selectors.visit_rows(record),
+        "courses": record.courses,
         # The trend chart, flags and course summary come from the scoring app.
         **scoring_selectors.patient_analysis(patient, record),
     }
@@ -254,7 +261,7 @@ class VisitForms:
 
 
 def _panel(patient: Patient, forms: VisitForms, visit: Visit | None) -> dict:
-    from scoring.clasi import Exam
+    from clinical.instruments.exam import Exam
 
     if forms.grid.data is not None:
         exam = None if forms.grid.skipped else forms.grid.exam

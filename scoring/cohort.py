@@ -1,8 +1,8 @@
 """One clinic's cohort as the outcome report and chart datasets see it.
 
 Shared by the cohort page and `manage.py cohort_report` so both show the same
-numbers: timelines come from scoring.selectors.timelines_for (four queries,
-values() rows, whatever the clinic's size), the rules from scoring.outcomes.
+numbers: records come from patients.snapshot (a fixed number of queries,
+values() rows, whatever the clinic's size), the rules from clinical.rules.outcomes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 
 from clinic.models import Clinic
 from patients.models import Patient
-from scoring import outcomes
-from scoring.selectors import thresholds, timelines_for
-from scoring.timeline import PatientTimeline, Thresholds
+from clinical.rules import outcomes
+from patients.snapshot import records_for
+from scoring.selectors import thresholds
+from clinical.record import PatientRecord, Thresholds
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ClinicCohort:
     clinic: Clinic
     as_of: dt.date
     thresholds: Thresholds
-    timelines: tuple[PatientTimeline, ...]
+    timelines: tuple[PatientRecord, ...]
 
     def report(self) -> dict[str, Any]:
         return outcomes.cohort_report(self.timelines, self.thresholds, self.as_of)
@@ -39,5 +40,5 @@ class ClinicCohort:
 
 def clinic_cohort(clinic: Clinic, as_of: dt.date) -> ClinicCohort:
     """Every patient of `clinic`, read as of `as_of` (later entries do not count yet)."""
-    timelines = timelines_for(Patient.objects.filter(clinic=clinic))
+    timelines = records_for(Patient.objects.filter(clinic=clinic), full=False)
     return ClinicCohort(clinic, as_of, thresholds(), tuple(timelines.values()))

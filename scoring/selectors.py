@@ -1,38 +1,28 @@
-"""Reads that turn the stored record into the pure timelines of scoring.timeline.
+"""The reads of the clinical-reasoning pages: flags, needs attention, the patient analysis.
 
-`timelines_for` runs a fixed number of queries (four) whatever the number of
-patients, visits or courses, and reads plain values() rows rather than model
-instances, so the cohort report over thousands of patients stays cheap.
+Every record comes from patients.snapshot (the one reader of the record, a
+fixed number of queries); the rules and charts are clinical/'s pure functions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic.access import scoped
-from patients.models import (
-    Course as StoredCourse,
-    DoseStep,
-    LabResult,
-    LabTest,
-    Patient,
-    StopReason,
-)
-from scoring.charts import trend_figure
-from scoring.flares import CourseSummary, Flag, course_summaries, find_flags
+from patients.models import Patient, StopReason
+from patients.snapshot import record_for, records_for
+from clinical.charts.trend import trend_figure
+from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_flags
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
-from scoring.monitoring import safety_monitoring
-from scoring.signals import safety_signals, systemic_signals
-from scoring.timeline import Assessment, Course, DoseStep as Dose, LabValue, PatientTimeline, Thresholds
+from clinical.rules.safety import safety_monitoring
+from clinical.rules.signals import safety_signals, systemic_signals
+from clinical.record import PatientRecord, Thresholds
 
 
 def thresholds() -> Thresholds:
@@ -40,63 +30,9 @@ def thresholds() -> Thresholds:
     return Thresholds(**settings.CLE_FLARE_THRESHOLDS)
 
 
-def timelines_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
-    """PatientTimeline per patient id, in four queries.
-
-    `patients` may be a queryset (used as a subquery, never materialised
-    twice) or already-loaded patients.
-    """
-    if isinstance(patients, QuerySet):
-        rows = list(patients.values("id", "code", "sle", "sle_diagnosed"))
-    else:
-        rows = [
-            {"id": p.pk, "code": p.code, "sle": p.sle, "sle_diagnosed": p.sle_diagnosed}
-            for p in patients
-        ]
-    # A queryset stays a subquery: no 2,000-element IN list (SQLite caps parameters).
-    ids = patients.values("id") if isinstance(patients, QuerySet) else [row["id"] for row in rows]
-    assessments: dict = defaultdict(list)
-    for a in StoredAssessment.objects.filter(visit__patient_id__in=ids).values_list(
-        "visit__patient_id", "visit_id", "visit__date", "activity", "damage"
-    ):
-        assessments[a[0]].append(Assessment(str(a[1]), a[2], a[3], a[4]))
-
-    doses: dict = defaultdict(list)
-    courses_meta: dict = defaultdict(list)
-    for step in DoseStep.objects.filter(course__patient_id__in=ids).values_list(
-        "course_id", "date", "mg", "every_days"
-    ):
-        doses[step[0]].append(Dose(step[1], step[2], step[3]))
-
-    for c in StoredCourse.objects.filter(patient_id__in=ids).values_list(
-        "patient_id", "id", "start", "end", "stop_reason"
-    ):
-        courses_meta[c[0]].append(
-            Course(str(c[1]), c[2], c[3], c[4] or None, tuple(doses.get(c[1], ())))
-        )
-
-    labs: dict = defaultdict(list)
-    for lab in LabResult.objects.filter(visit__patient_id__in=ids).values_list(
-        "visit__patient_id", "visit__date", "test", "value", "result", "unit"
-    ):
-        value = lab[4] if lab[2] == LabTest.PREGNANCY else lab[3]
-        labs[lab[0]].append(LabValue(lab[1], lab[2], _plain(value), lab[5]))
-
-    return {
-        row["id"]: PatientTimeline(
-            code=row["code"],
-            courses=tuple(courses_meta.get(row["id"], ())),
-            assessments=tuple(assessments.get(row["id"], ())),
-            labs=tuple(labs.get(row["id"], ())),
-            sle_diagnosed=row["sle_diagnosed"],
-            sle=row["sle"],
-        )
-        for row in rows
-    }
-
-
-def timeline_for(patient: Patient) -> PatientTimeline:
-    return timelines_for([patient])[patient.pk]
+def timeline_for(patient: Patient) -> PatientRecord:
+    """One patient's record for the rules (no visits or items: what the score panel needs)."""
+    return record_for(patient, full=False)
 
 
 # -- the patient page's analysis ---------------------------------------------
@@ -154,81 +90,26 @@ class CourseRow:
     stop_reason_label: str
 
 
-def _plain(value):
-    """A stored Decimal without the column's padding: 30.0000 -> 30, 0.7000 -> 0.7.
-
-    Equal in value (so the timeline equals timelines_for's), but signal messages
-    read "anti-dsDNA 30 IU/mL" rather than "30.0000".
-    """
-    if not isinstance(value, Decimal):
-        return value
-    plain = value.normalize()
-    return plain.quantize(Decimal(1)) if plain.as_tuple().exponent > 0 else plain
-
-
 def _stop_reason_label(value: str | None) -> str:
     if not value:
         return ""
     return StopReason(value).label if value in StopReason.values else value
 
 
-def timeline_from_record(patient: Patient, record: dict) -> PatientTimeline:
-    """The patient's timeline from patients.selectors.patient_record(patient), no query.
-
-    The visits come with their assessment (select_related) and labs
-    (prefetched), the courses with their dose steps (prefetched): reading them
-    here costs nothing more, whatever the number of visits.
-    """
-    assessments = []
-    labs = []
-    for visit in record.get("visits", ()):
-        try:
-            stored = visit.assessment
-        except ObjectDoesNotExist:
-            stored = None
-        if stored is not None:
-            assessments.append(Assessment(str(visit.pk), visit.date, stored.activity, stored.damage))
-        for lab in visit.labs.all():
-            value = lab.result if lab.test == LabTest.PREGNANCY else lab.value
-            if value is None or value == "":
-                continue
-            labs.append(LabValue(visit.date, lab.test, _plain(value), lab.unit))
-    courses = [
-        Course(
-            str(c.pk),
-            c.start,
-            c.end,
-            c.stop_reason or None,
-            tuple(Dose(s.date, s.mg, s.every_days) for s in c.dose_steps.all()),
-        )
-        for c in record.get("courses", ())
-    ]
-    return PatientTimeline(
-        code=patient.code,
-        courses=tuple(courses),
-        assessments=tuple(assessments),
-        labs=tuple(labs),
-        sle_diagnosed=patient.sle_diagnosed,
-        sle=patient.sle,
-    )
-
-
-def current_flags(timeline: PatientTimeline, today: dt.date | None = None) -> list[Flag]:
+def current_flags(timeline: PatientRecord, today: dt.date | None = None) -> list[Flag]:
     """The flags of a timeline as every page shows them: the site's thresholds, the
     record as it stands today (a future-dated entry is not history yet)."""
     return find_flags(timeline, thresholds(), today or timezone.localdate())
 
 
-def patient_analysis(patient: Patient, record: dict) -> dict:
-    """Context for the patient page's trend chart, flags and course summary.
+def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
+    """Context for the patient page's treatments, trend chart, flags and course summary.
 
-    `record` is patients.selectors.patient_record(patient) (visits, courses),
-    already loaded: the analysis runs ONE query (the acknowledgements),
-    whatever the number of visits.
+    `timeline` is patients.snapshot.record_for(patient), already loaded: the
+    analysis runs ONE query (the acknowledgements), whatever the number of visits.
     """
     today = timezone.localdate()
     limits = thresholds()
-    timeline = timeline_from_record(patient, record)
     flags = find_flags(timeline, limits, today)
     acks = list(
         FlagAcknowledgement.objects.filter(patient=patient).select_related("acknowledged_by")
@@ -269,6 +150,8 @@ def patient_analysis(patient: Patient, record: dict) -> dict:
             for i, summary in enumerate(course_summaries(timeline, limits, today), start=1)
         ],
         "thresholds": limits,
+        # What she takes today, watched drugs first (drug, dose, since when, on hold).
+        "current_treatments": timeline.treatments_on(today),
     }
 
 
@@ -292,19 +175,22 @@ def _open_flags_by_patient(user) -> dict:
     return open_flags_for(scoped(user, Patient))
 
 
-def open_flags_for(patients: QuerySet[Patient] | Iterable[Patient]) -> dict:
+def open_flags_for(
+    patients: QuerySet[Patient] | Iterable[Patient], records: dict | None = None
+) -> dict:
     """{patient_id: [open Flag, newest first]} for these patients.
 
-    Fixed queries whatever the number of patients: timelines_for (five) and
-    one for the acknowledged keys; the rules then run in Python. The patient
-    list passes one page of patients, the needs-attention page all of them.
+    Fixed queries whatever the number of patients: patients.snapshot (six;
+    none when the caller passes the `records` it already read) and one for
+    the acknowledged keys; the rules then run in Python. The patient list
+    passes one page of patients, the needs-attention page all of them.
     """
     if isinstance(patients, QuerySet):
         ids = patients.values("id")
     else:
         patients = list(patients)
         ids = [p.pk for p in patients]
-    timelines = timelines_for(patients)
+    timelines = records if records is not None else records_for(patients, full=False)
     acked = set(
         FlagAcknowledgement.objects.filter(patient__in=ids).values_list("patient_id", "flag_key")
     )

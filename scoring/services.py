@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from patients.models import Patient, Visit
-from scoring.clasi import Exam, score
+from clinical.instruments.exam import Exam, score
 from scoring.models import Assessment, FlagAcknowledgement
 
 
 def assessment_values(exam: Exam) -> dict[str, Any]:
-    """The stored fields of an assessment of `exam`, scored by scoring.clasi.score.
+    """The stored fields of an assessment of `exam`, scored by clinical.instruments.exam.score.
 
     Shared by save_assessment and the bulk importer (patients.exchange), so a
     bulk-created row can never hold totals the one scorer did not compute.

@@ -18,10 +18,10 @@ from django.views.decorators.http import require_safe
 from clinic.access import clinics_for, require_clinic
 from patients.dates import implausible
 from patients.models import Patient
-from scoring.charts_cohort import activity_by_week_figure, relapse_free_figure
+from clinical.charts.cohort import activity_by_week_figure, relapse_free_figure
 from scoring.cohort import clinic_cohort
-from scoring.flares import FLAG_LABELS
-from scoring.outcomes import VALL_DHEBRON
+from clinical.rules.flares import FLAG_LABELS
+from clinical.rules.outcomes import VALL_DHEBRON
 
 
 def _percent(rate: float | None) -> str:

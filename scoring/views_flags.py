@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.access import can_write, get_for_user
-from patients import selectors as patient_selectors
+from patients.snapshot import record_for
 from patients.models import Patient
 from scoring import selectors, services
 
@@ -25,7 +25,7 @@ def attention(request: HttpRequest) -> HttpResponse:
 
 
 def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
-    record = patient_selectors.patient_record(patient)
+    record = record_for(patient)
     return {
         "patient": patient,
         "can_write": can_write(patient),

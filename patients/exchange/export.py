@@ -1,21 +1,25 @@
-"""Export: a clinic's record -> a deterministic `cle-tracker` document.
+"""Export: a clinic's record -> a deterministic `cle-tracker/2` document.
 
-Patients by code, courses by start, visits by date, labs in form order, so
-export -> import -> export is byte-identical.
+Reads the clinic through patients.snapshot (the one reader of the record) and
+writes exchange-format.md version 2: patients by code, courses by start (then
+drug), visits by date, labs by test, optional keys only when they hold
+something, so export -> import -> export is byte-identical.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from clinic.models import Clinic
-from patients.exchange.importer import FORMAT
-from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
-from scoring.clasi import parse_exam
+from clinical.instruments.exam import parse_exam
+from clinical.record import Course, History, Lab, PatientRecord, Visit
+from patients.models import Patient
+from patients.snapshot import records_for
+
+# What the export writes (exchange-format.md); the importer reads this and version 1.
+EXPORT_FORMAT = "cle-tracker/2"
 
 
 def json_number(value: Decimal) -> int | float:
@@ -32,98 +36,119 @@ def clinic_patients(clinic: Clinic):
     return Patient.objects.filter(clinic=clinic)
 
 
+def _course(course: Course) -> dict[str, Any]:
+    out: dict[str, Any] = {"drug": course.drug}
+    if course.drug_name:
+        out["drug_name"] = course.drug_name
+    out["start"] = course.start.isoformat()
+    if course.end is not None:
+        out["end"] = course.end.isoformat()
+    if course.stop_reason:
+        out["stop_reason"] = course.stop_reason
+    out["doses"] = [
+        {"date": s.date.isoformat(), "mg": json_number(s.mg), "every_days": s.every_days}
+        for s in course.doses
+    ]
+    if course.interruptions:
+        holds = []
+        for hold in course.interruptions:
+            item: dict[str, Any] = {"start": hold.start.isoformat()}
+            if hold.end is not None:
+                item["end"] = hold.end.isoformat()
+            if hold.reason:
+                item["reason"] = hold.reason
+            holds.append(item)
+        out["interruptions"] = holds
+    return out
+
+
+def _lab(lab: Lab) -> dict[str, Any]:
+    value = lab.value if isinstance(lab.value, str) else json_number(Decimal(lab.value))
+    out: dict[str, Any] = {"test": lab.test, "value": value}
+    if lab.unit:
+        out["unit"] = lab.unit
+    return out
+
+
+def _visit(visit: Visit, items: Any, labs: list[Lab]) -> dict[str, Any]:
+    out: dict[str, Any] = {"date": visit.date.isoformat()}
+    if items is not None:
+        # Compact: what the examiner found abnormal; parses back to the same Exam.
+        out["clasi"] = parse_exam(items).to_dict(compact=True)
+    if labs:
+        out["labs"] = sorted(
+            (_lab(lab) for lab in labs), key=lambda x: (x["test"], str(x["value"]), x.get("unit", ""))
+        )
+    if visit.adverse_events:
+        out["adverse_events"] = [
+            {"term": e.term, "grade": e.grade}
+            for e in sorted(visit.adverse_events, key=lambda e: (e.term, e.grade))
+        ]
+    if visit.weight_kg is not None:
+        out["weight_kg"] = json_number(visit.weight_kg)
+    if visit.note:
+        out["note"] = visit.note
+    return out
+
+
+def _history(history: History) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if history.vte is not None:
+        out["vte"] = history.vte
+    if history.antiphospholipid:
+        out["antiphospholipid"] = history.antiphospholipid
+    if history.oestrogen_contraception is not None:
+        out["oestrogen_contraception"] = history.oestrogen_contraception
+    if history.thalidomide_neuropathy is not None:
+        out["thalidomide_neuropathy"] = history.thalidomide_neuropathy
+    if history.note:
+        out["note"] = history.note
+    return out or None
+
+
+def patient_document(record: PatientRecord) -> dict[str, Any]:
+    """One patient of the document, from the record."""
+    out: dict[str, Any] = {"code": record.code}
+    if record.name:
+        out["name"] = record.name
+    out["sex"] = record.sex
+    if record.birth_date is not None:
+        out["birth_date"] = record.birth_date.isoformat()
+    out["cle_subtypes"] = list(record.cle_subtypes)
+    out["sle"] = record.sle
+    if record.sle_diagnosed is not None:
+        out["sle_diagnosed"] = record.sle_diagnosed.isoformat()
+    out["reproductive_potential"] = record.reproductive_potential
+    if record.note:
+        out["note"] = record.note
+    history = _history(record.history)
+    if history is not None:
+        out["history"] = history
+    # Same-drug courses never overlap, so (start, drug, name) orders them fully.
+    out["courses"] = [
+        _course(c) for c in sorted(record.courses, key=lambda c: (c.start, c.drug, c.drug_name))
+    ]
+    items = {a.visit_id: a.items for a in record.assessments}
+    labs_by_day: dict = {}
+    for lab in record.labs:  # one visit per patient and day
+        labs_by_day.setdefault(lab.date, []).append(lab)
+    out["visits"] = [
+        _visit(v, items.get(v.id), labs_by_day.get(v.date, [])) for v in record.visits
+    ]
+    return out
+
+
 def export_document(clinic: Clinic) -> dict[str, Any]:
-    """The clinic as a cle-tracker/1 document, in six queries whatever its size."""
-    patients = list(
-        clinic_patients(clinic)
-        .order_by("code")
-        .values_list(
-            "id",
-            "code",
-            "name",
-            "sex",
-            "birth_date",
-            "cle_subtypes",
-            "sle",
-            "sle_diagnosed",
-            "reproductive_potential",
-            "note",
-        )
-    )
-    doses: dict[uuid.UUID, list] = defaultdict(list)
-    for course_id, date, mg, every in DoseStep.objects.filter(
-        course__patient__clinic=clinic
-    ).values_list("course_id", "date", "mg", "every_days"):
-        doses[course_id].append(
-            {"date": date.isoformat(), "mg": json_number(mg), "every_days": every}
-        )
-    courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, drug, start, end, reason in Course.objects.filter(
-        patient__clinic=clinic
-    ).values_list("id", "patient_id", "drug", "start", "end", "stop_reason"):
-        course: dict[str, Any] = {"drug": drug, "start": start.isoformat()}
-        if end is not None:
-            course["end"] = end.isoformat()
-        if reason:
-            course["stop_reason"] = reason
-        course["doses"] = sorted(doses.get(cid, []), key=lambda d: d["date"])
-        courses[pid].append(course)
-    labs: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, test, value, result, unit in LabResult.objects.filter(
-        visit__patient__clinic=clinic
-    ).values_list("visit_id", "test", "value", "result", "unit"):
-        lab: dict[str, Any] = {
-            "test": test,
-            "value": result if test == LabTest.PREGNANCY else json_number(value),
-        }
-        if unit:
-            lab["unit"] = unit
-        labs[vid].append(lab)
-    events: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, term, grade in AdverseEvent.objects.filter(visit__patient__clinic=clinic).values_list(
-        "visit_id", "term", "grade"
-    ):
-        events[vid].append({"term": term, "grade": grade})
-    visits: dict[uuid.UUID, list] = defaultdict(list)
-    for vid, pid, date, note, items in Visit.objects.filter(patient__clinic=clinic).values_list(
-        "id", "patient_id", "date", "note", "assessment__items"
-    ):
-        visit: dict[str, Any] = {"date": date.isoformat()}
-        if items is not None:
-            # Compact: what the examiner found abnormal; parses back to the same Exam.
-            visit["clasi"] = parse_exam(items).to_dict(compact=True)
-        if vid in labs:
-            visit["labs"] = sorted(
-                labs[vid], key=lambda x: (x["test"], str(x["value"]), x.get("unit", ""))
-            )
-        if vid in events:
-            visit["adverse_events"] = sorted(events[vid], key=lambda e: (e["term"], e["grade"]))
-        if note:
-            visit["note"] = note
-        visits[pid].append(visit)
-    out = []
-    for pid, code, name, sex, birth, subtypes, sle, diagnosed, reproductive, note in patients:
-        patient: dict[str, Any] = {"code": code}
-        if name:
-            patient["name"] = name
-        patient["sex"] = sex
-        if birth is not None:
-            patient["birth_date"] = birth.isoformat()
-        patient["cle_subtypes"] = list(subtypes or [])
-        patient["sle"] = sle
-        if diagnosed is not None:
-            patient["sle_diagnosed"] = diagnosed.isoformat()
-        patient["reproductive_potential"] = reproductive
-        if note:
-            patient["note"] = note
-        patient["courses"] = sorted(courses.get(pid, []), key=lambda c: c["start"])
-        patient["visits"] = sorted(visits.get(pid, []), key=lambda v: v["date"])
-        out.append(patient)
-    return {"format": FORMAT, "clinic": clinic.name, "patients": out}
+    """The clinic as a cle-tracker/2 document, in a fixed number of queries whatever its size."""
+    records = records_for(clinic_patients(clinic).order_by("code"))
+    patients = sorted(records.values(), key=lambda r: r.code)
+    return {
+        "format": EXPORT_FORMAT,
+        "clinic": clinic.name,
+        "patients": [patient_document(r) for r in patients],
+    }
 
 
 def dumps_document(doc: dict[str, Any]) -> str:
     """The one way a document is written to text (so two exports compare byte for byte)."""
     return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-
-

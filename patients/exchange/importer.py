@@ -4,7 +4,7 @@ Contract: ../shared/docs/exchange-format.md. One module does both directions
 so that what export writes is, by construction, what import reads:
 
 - `parse_document(data)` validates a decoded document (the JSON Schema kept
-  beside this file, then scoring.clasi's own checks of every examination,
+  beside this file, then clinical.instruments.exam's own checks of every examination,
   then the record's cross-row rules) and returns plain parsed rows, or
   raises `DocumentError` naming the path of the FIRST error in document
   order, e.g. `patients[3].visits[2].clasi.areas.ears.erythema: 5 is not one
@@ -43,7 +43,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from clinic.models import Clinic
 from patients.dates import implausible
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
-from scoring.clasi import Exam, ExamError, parse_exam
+from clinical.instruments.exam import Exam, ExamError, parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
@@ -162,7 +162,7 @@ def schema() -> dict[str, Any]:
 def _validator() -> Draft202012Validator:
     # The downloadable schema describes a CLASI exam completely, for other
     # tools; here the exam is only required to be an object, because
-    # scoring.clasi's own messages ("areas.scalp.scarring: not scored on the
+    # clinical.instruments.exam's own messages ("areas.scalp.scarring: not scored on the
     # scalp; use scalp_scarring") are clearer than a schema's, and it is the
     # parser that has to run anyway to score the exam.
     relaxed = copy.deepcopy(schema())
@@ -289,7 +289,7 @@ def _decimal(value: float, places: int, path: str) -> Decimal:
 
 
 def _exam_errors_first(doc: dict) -> tuple[tuple[int, ...], DocumentError] | None:
-    """The first CLASI exam scoring.clasi rejects, in document order."""
+    """The first CLASI exam clinical.instruments.exam rejects, in document order."""
     patients = doc.get("patients")
     for i, patient in enumerate(patients if isinstance(patients, list) else []):
         if not isinstance(patient, dict):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from clinic.models import Clinic
+from clinical.instruments.clasi import CLASI
+from clinical.record import PatientRecord, treatments_text
 from patients.exchange.export import clinic_patients, json_number
-from patients.models import Course, DoseStep, Visit
-from scoring.instrument import CLASI
+from patients.snapshot import records_for
 
 
 def csv_item_columns() -> list[tuple[str, str | None, str]]:
@@ -30,11 +29,18 @@ CSV_TAIL = (
     "activity",
     "damage",
     "severity",
+    "weight_kg",
+    # The watched course (clasi.md section 3) in force at the visit, if any:
+    "watched_drug",
     "course_start",
     "dose_mg",
     "dose_every_days",
+    "on_hold",
     "days_since_course_start",
     "days_since_withdrawal",
+    # Every course in force at the visit, watched drugs first, with dose and hold:
+    # "Lenalidomide 5 mg daily (on hold); Hydroxychloroquine 200 mg daily".
+    "treatments",
 )
 
 
@@ -43,71 +49,63 @@ def _safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _item_cells(items: Any, columns: list[tuple[str, str | None, str]]) -> list[Any]:
+    cells: list[Any] = []
+    for _, area, key in columns:
+        if items is None:
+            cells.append("")
+        elif area is not None:
+            cells.append(items["areas"][area][key])
+        else:
+            value = items.get(key, 0)
+            cells.append(int(value) if isinstance(value, bool) else value)
+    return cells
+
+
+def _treatment_cells(record: PatientRecord, day) -> list[Any]:
+    course = record.course_on(day)
+    if course is None:
+        cells: list[Any] = ["", "", "", "", "", ""]
+    else:
+        dose = course.dose_on(day)
+        cells = [
+            course.drug,
+            course.start.isoformat(),
+            "" if dose is None else json_number(dose.mg),
+            "" if dose is None else dose.every_days,
+            int(course.on_hold(day)),
+            (day - course.start).days,
+        ]
+    # The latest withdrawal of a watched course on or before the visit (0 that day).
+    ended = [c.end for c in record.watched_courses if c.stopped_by(day)]
+    cells.append((day - max(ended)).days if ended else "")
+    treatments = record.treatments_on(day)
+    cells.append(_safe(treatments_text(treatments)) if treatments else "")
+    return cells
+
+
 def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
-    """The header, then one row per visit (patients by code, visits by date); four queries."""
+    """The header, then one row per visit (patients by code, visits by date).
+
+    Reads the clinic through patients.snapshot: a fixed number of queries.
+    """
     columns = csv_item_columns()
     yield ["patient", "date", *(c[0] for c in columns), *CSV_TAIL]
-    steps: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, date, mg, every in (
-        DoseStep.objects.filter(course__patient__clinic=clinic)
-        .order_by("date")
-        .values_list("course_id", "date", "mg", "every_days")
-    ):
-        steps[cid].append((date, mg, every))
-    courses: dict[uuid.UUID, list] = defaultdict(list)
-    for cid, pid, start, end in (
-        Course.objects.filter(patient__clinic=clinic)
-        .order_by("start")
-        .values_list("id", "patient_id", "start", "end")
-    ):
-        courses[pid].append((start, end, steps.get(cid, [])))
-    codes = dict(clinic_patients(clinic).values_list("id", "code"))
-    visits = Visit.objects.filter(patient__clinic=clinic).values_list(
-        "patient_id",
-        "date",
-        "assessment__items",
-        "assessment__activity",
-        "assessment__damage",
-        "assessment__severity",
-    )
-    ordered = sorted(visits, key=lambda v: (codes[v[0]], v[1]))
-    for pid, date, items, activity, damage, severity in ordered:
-        row: list[Any] = [_safe(codes[pid]), date.isoformat()]
-        for _, area, key in columns:
-            if items is None:
-                row.append("")
-            elif area is not None:
-                row.append(items["areas"][area][key])
-            else:
-                value = items.get(key, 0)
-                row.append(int(value) if isinstance(value, bool) else value)
-        row += [
-            "" if activity is None else activity,
-            "" if damage is None else damage,
-            severity or "",
-        ]
-        in_force = next(
-            (c for c in courses.get(pid, []) if c[0] <= date and (c[1] is None or date <= c[1])),
-            None,
-        )
-        if in_force is None:
-            row += ["", "", "", ""]
-        else:
-            start, _, doses = in_force
-            dose = None
-            for step in doses:
-                if step[0] <= date:
-                    dose = step
+    records = records_for(clinic_patients(clinic))
+    for record in sorted(records.values(), key=lambda r: r.code):
+        assessments = {a.visit_id: a for a in record.assessments}
+        for visit in record.visits:
+            a = assessments.get(visit.id)
+            row: list[Any] = [_safe(record.code), visit.date.isoformat()]
+            row += _item_cells(a.items if a is not None else None, columns)
             row += [
-                start.isoformat(),
-                "" if dose is None else json_number(dose[1]),
-                "" if dose is None else dose[2],
-                (date - start).days,
+                "" if a is None else a.activity,
+                "" if a is None else a.damage,
+                "" if a is None else a.severity,
+                "" if visit.weight_kg is None else json_number(visit.weight_kg),
             ]
-        # The latest withdrawal on or before the visit (0 on the withdrawal day itself).
-        ended = [c[1] for c in courses.get(pid, []) if c[1] is not None and c[1] <= date]
-        row.append((date - max(ended)).days if ended else "")
-        yield row
+            row += _treatment_cells(record, visit.date)
+            yield row
 
 
 def write_visits_csv(clinic: Clinic, out: TextIO) -> int:

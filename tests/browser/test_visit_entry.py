@@ -42,7 +42,7 @@ def _region_level(page, kind: str, area: str) -> str:
 def _baseline_visit(patient, day: dt.date) -> None:
     """A CLASI-A 10 baseline: nose/malar erythema 3 + scale 2, chest erythema 3 + scale 2."""
     from patients.services import record_visit
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     record_visit(patient, date=day, exam=parse_exam({"areas": {
         "nose_malar": {"erythema": 3, "scale": 2}, "chest": {"erythema": 3, "scale": 2}}}))
@@ -163,7 +163,7 @@ def test_a_tampered_impossible_value_is_refused_next_to_its_cell_and_nothing_is_
 
 def test_viewer_sees_the_pages_without_write_controls(sign_in, live_server, viewer_a, patient_a, course_a):
     from patients.services import record_visit
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     visit = record_visit(patient_a, date=dt.date(2025, 1, 6),
                          exam=parse_exam({"areas": {"ears": {"erythema": 2}}}))

@@ -98,7 +98,7 @@ def test_history_page_shows_a_scored_visit(client_a, patient_a):
     import datetime as dt
 
     from patients.services import record_visit
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     record_visit(patient_a, date=dt.date(2025, 2, 1), exam=parse_exam({"areas": {"ears": {"erythema": 1}}}))
     response = client_a.get(reverse("patients:history", args=[patient_a.pk]))

@@ -106,15 +106,19 @@ def test_visits_csv_has_one_row_per_visit_with_every_raw_item(client_a, demo_a):
     assert header[:3] == ["patient", "date", "scalp_erythema"]
     assert "scalp_scarring" not in header[:60] or header.count("scalp_scarring") == 1
     assert "feet_scarring" in header and "nonscarring_alopecia" in header
-    assert header[-8:] == [
+    assert header[-12:] == [
         "activity",
         "damage",
         "severity",
+        "weight_kg",
+        "watched_drug",
         "course_start",
         "dose_mg",
         "dose_every_days",
+        "on_hold",
         "days_since_course_start",
         "days_since_withdrawal",
+        "treatments",
     ]
     first = rows[0]
     assert first["patient"] == "DEMO-01" and first["date"] == "2024-10-07"
@@ -124,6 +128,8 @@ def test_visits_csv_has_one_row_per_visit_with_every_raw_item(client_a, demo_a):
         and first["days_since_course_start"] == "0"
     )
     assert first["days_since_withdrawal"] == ""
+    assert first["watched_drug"] == "lenalidomide" and first["on_hold"] == "0"
+    assert first["treatments"] == "Lenalidomide 5 mg daily"
     # The activity column is the sum of the activity items of that row.
     erythema_scale = sum(int(v) for k, v in first.items() if k.endswith(("_erythema", "_scale")))
     exam_items = sum(
@@ -132,6 +138,7 @@ def test_visits_csv_has_one_row_per_visit_with_every_raw_item(client_a, demo_a):
     assert int(first["activity"]) == erythema_scale + exam_items
     after = [r for r in rows if r["patient"] == "DEMO-01" and r["course_start"] == ""]
     assert after and all(int(r["days_since_withdrawal"]) > 0 for r in after)
+    assert all(r["treatments"] == "" for r in after)
 
 
 def test_csv_guards_against_formula_injection(client_a, clinic_a):

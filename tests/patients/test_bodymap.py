@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from patients.bodymap import VIEWS, area_max, body_map, level
-from scoring.clasi import parse_exam, score
-from scoring.instrument import ACTIVITY, CLASI, DAMAGE
+from clinical.instruments.exam import parse_exam, score
+from clinical.instruments.instrument import ACTIVITY, DAMAGE
+from clinical.instruments.clasi import CLASI
 
 
 def test_every_area_of_the_instrument_has_a_region_and_nothing_else_does():

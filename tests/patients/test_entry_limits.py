@@ -17,9 +17,9 @@ from django.urls import reverse
 from patients import services
 from patients.exchange import DocumentError, import_document
 from patients.models import Course, Patient, Visit
-from scoring.flares import events, find_flags
-from scoring.response import course_baseline
-from scoring.timeline import Assessment, Course as PureCourse, DoseStep, PatientTimeline, shift
+from clinical.rules.flares import events, find_flags
+from clinical.rules.response import course_baseline
+from clinical.record import Assessment, Course as PureCourse, DoseStep, PatientRecord, shift
 
 D = dt.date
 
@@ -96,7 +96,7 @@ def test_the_rules_survive_the_ends_of_the_calendar():
     assert shift(D(9999, 12, 1), 308) == dt.date.max
     assert shift(D(1, 1, 5), -30) == dt.date.min
     course = PureCourse("c", D(1, 1, 2), D(9999, 12, 31), "other", (DoseStep(D(1, 1, 2), Decimal(5)),))
-    timeline = PatientTimeline("X", courses=(course,), assessments=(Assessment("v", D(1, 1, 3), 0, 0),))
+    timeline = PatientRecord("X", courses=(course,), assessments=(Assessment("v", D(1, 1, 3), 0, 0),))
     assert course_baseline(course, timeline.assessments) is None
     assert [e.kind for e in events(timeline)] == ["withdrawal"]
     assert find_flags(timeline) == []

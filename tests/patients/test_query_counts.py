@@ -11,14 +11,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from patients.models import Course, DoseStep, LabResult, Patient, Visit
-from scoring.clasi import parse_exam
+from patients.models import Course, DoseStep, Interruption, LabResult, Patient, Visit
+from clinical.instruments.exam import parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
 # session + user, the paginator's count, the page's patients, the user's clinics,
-# and the open flags of the page's patients (timelines_for: 4, acknowledgements: 1).
-PATIENT_LIST_QUERIES = 10
+# and the page's records (patients.snapshot without visits: courses, dose steps,
+# interruptions, assessments, labs), then the acknowledgements: 1.
+PATIENT_LIST_QUERIES = 11
 
 
 def _patients(clinic, n: int) -> None:
@@ -32,9 +33,36 @@ def _patients(clinic, n: int) -> None:
     visits = Visit.objects.bulk_create(Visit(patient=p, date=dt.date(2025, 1, 6)) for p in patients)
     exam = parse_exam({"areas": {"chest": {"erythema": 2}}})
     Assessment.objects.bulk_create(Assessment(visit=v, **assessment_values(exam)) for v in visits)
-    courses = Course.objects.bulk_create(Course(patient=p, start=dt.date(2025, 1, 6)) for p in patients)
+    _treatments(patients)
+
+
+def _treatments(patients, per_patient: int = 1) -> None:
+    """Per patient: `per_patient` lenalidomide courses (each with two dose steps and
+    an interruption), then hydroxychloroquine throughout and a prednisone burst."""
+    rows = []
+    for p in patients:
+        for k in range(per_patient):
+            start = dt.date(2020, 1, 6) + dt.timedelta(days=60 * k)
+            last = k == per_patient - 1
+            rows.append(Course(patient=p, drug="lenalidomide", start=start,
+                               end=None if last else start + dt.timedelta(days=50),
+                               stop_reason="" if last else "remission"))
+        rows.append(Course(patient=p, drug="hydroxychloroquine", start=dt.date(2019, 6, 3)))
+        rows.append(Course(patient=p, drug="prednisone", start=dt.date(2019, 7, 1),
+                           end=dt.date(2019, 7, 29), stop_reason="other"))
+    courses = Course.objects.bulk_create(rows)
     DoseStep.objects.bulk_create(
-        DoseStep(course=c, date=c.start, mg=Decimal("5"), every_days=1) for c in courses
+        DoseStep(course=c, date=c.start, mg=Decimal("200" if c.drug == "hydroxychloroquine" else "5"))
+        for c in courses
+    )
+    lenalidomide = [c for c in courses if c.drug == "lenalidomide"]
+    DoseStep.objects.bulk_create(
+        DoseStep(course=c, date=c.start + dt.timedelta(days=28), mg=Decimal("10")) for c in lenalidomide
+    )
+    Interruption.objects.bulk_create(
+        Interruption(course=c, start=c.start + dt.timedelta(days=35),
+                     end=c.start + dt.timedelta(days=42), reason="neutropenia")
+        for c in lenalidomide
     )
 
 
@@ -82,10 +110,28 @@ def test_patient_page_queries_do_not_grow_from_5_to_100_visits(client_a, patient
     _visits(patient_a, 100)
     large = _count(client_a, url)
     assert small == large
-    # The page's own reads are four (patients.selectors.patient_record) on top
+    # The page's own reads are six (patients.snapshot.record_for) on top
     # of session, user, the patient and the audit write; the trend chart and
     # flags (scoring.selectors.patient_analysis) add a fixed handful.
     assert large <= 20
+
+
+@pytest.mark.django_db
+def test_patient_page_queries_do_not_grow_with_courses_of_several_drugs(client_a, patient_a):
+    # 1 then 12 lenalidomide courses (dose steps, interruptions) beside
+    # hydroxychloroquine and prednisone courses: the same count as without any.
+    url = reverse("patients:detail", args=[patient_a.pk])
+    _visits(patient_a, 5)
+    bare = _count(client_a, url)
+    _treatments([patient_a], per_patient=1)
+    few = _count(client_a, url)
+    Course.objects.all().delete()
+    _treatments([patient_a], per_patient=12)
+    many = _count(client_a, url)
+    assert bare == few == many
+    from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
+
+    assert many == PATIENT_PAGE_QUERIES_EXACT
 
 
 @pytest.mark.django_db

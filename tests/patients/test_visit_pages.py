@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, Visit
-from scoring.instrument import CLASI
+from clinical.instruments.clasi import CLASI
 
 
 def _visit_post(**cells) -> dict:
@@ -121,7 +121,7 @@ def test_skipping_the_clasi_saves_a_visit_without_assessment(client_a, patient_a
 @pytest.mark.django_db
 def test_preview_returns_only_the_panel_scored_against_the_course_baseline(client_a, patient_a, course_a):
     from patients.services import record_visit
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     # Baseline on the start day: CLASI-A 12 (chest 3 + 2, arms 3 + 2, nose 2).
     record_visit(patient_a, date=course_a.start, exam=parse_exam({"areas": {
@@ -168,7 +168,7 @@ def test_preview_lists_bad_cells_instead_of_scores(client_a, patient_a):
 @pytest.mark.django_db
 def test_edit_shows_the_stored_values_and_rescores(client_a, patient_a):
     from patients.services import record_visit
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     visit = record_visit(patient_a, date=dt.date(2025, 2, 3),
                          exam=parse_exam({"areas": {"legs": {"erythema": 2}}}))
@@ -314,7 +314,7 @@ def test_patient_list_paginates_and_keeps_the_filters(client_a, clinic_a):
 @pytest.mark.django_db
 def test_patient_list_filters_on_an_open_flag(client_a, three_patients, patient_a, course_a):
     from patients.services import record_visit, withdraw
-    from scoring.clasi import parse_exam
+    from clinical.instruments.exam import parse_exam
 
     # Complete response at withdrawal, then CLASI-A 2 three weeks later: a
     # relapse-after-complete-response flag (clasi.md 3, rule 1) for SYN-001 only.

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.extra.django import TestCase
 
 from patients.models import Patient, Visit
-from scoring.clasi import parse_exam, score
+from clinical.instruments.exam import parse_exam, score
 from scoring.models import Assessment
 from scoring.services import save_assessment
-from tests.scoring.test_clasi_properties import exam_dicts
+from tests.clinical.test_clasi_properties import exam_dicts
 
 
 class StoreAndReload(TestCase):

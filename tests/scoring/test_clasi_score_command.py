@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.scoring.exchange_example import ANSWER, EXAMPLE
+from tests.clinical.exchange_example import ANSWER, EXAMPLE
 
 REPO = Path(__file__).resolve().parents[2]
 

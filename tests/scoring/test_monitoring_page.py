@@ -1,4 +1,4 @@
-"""The patient page's "Safety monitoring" box (scoring.monitoring, clasi.md section 5)."""
+"""The patient page's "Safety monitoring" box (clinical.rules.safety, clasi.md section 5)."""
 
 from __future__ import annotations
 

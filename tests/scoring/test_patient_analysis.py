@@ -6,25 +6,32 @@ import datetime as dt
 
 import pytest
 
-from patients.selectors import patient_record
-from scoring.selectors import patient_analysis, timeline_for, timeline_from_record
+from patients.snapshot import record_for, records_for
+from patients.models import Patient
+from scoring.selectors import patient_analysis
 from scoring.services import acknowledge_flag
 from tests.scoring.trend_factories import build_history, origin
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_record_gives_the_same_timeline_as_the_cohort_reader(clinic_a):
-    # The page (from the loaded record) and the needs-attention list (timelines_for)
-    # must agree, or a flag acknowledged on one would still show on the other.
+def test_one_reader_gives_every_page_the_same_record(clinic_a):
+    # The page (one loaded patient) and the needs-attention list (a queryset)
+    # read through the same function; the rules' view of both is equal.
     patient = build_history(clinic_a, "SYN-T1", n_visits=12)
-    assert timeline_from_record(patient, patient_record(patient)) == timeline_for(patient)
+    page = record_for(patient)
+    listed = records_for(Patient.objects.filter(pk=patient.pk), full=False)[patient.pk]
+    assert (page.courses, page.assessments, page.labs) == (
+        listed.courses,
+        listed.assessments,
+        listed.labs,
+    )
 
 
 def test_analysis_runs_one_query_whatever_the_visits(clinic_a, django_assert_num_queries):
     for code, n in (("SYN-Q5", 5), ("SYN-Q60", 60)):
         patient = build_history(clinic_a, code, n_visits=n)
-        record = patient_record(patient)
+        record = record_for(patient)
         with django_assert_num_queries(1):  # the acknowledgements, nothing per visit
             patient_analysis(patient, record)
 
@@ -32,7 +39,7 @@ def test_analysis_runs_one_query_whatever_the_visits(clinic_a, django_assert_num
 def test_a_relapse_after_withdrawal_is_flagged_with_its_signals_and_summary(clinic_a, clinician_a):
     o = origin()
     patient = build_history(clinic_a, "SYN-R", n_visits=5, o=o)
-    analysis = patient_analysis(patient, patient_record(patient))
+    analysis = patient_analysis(patient, record_for(patient))
     (open_flag,) = analysis["open_flags"]
     flag = open_flag.flag
     assert flag.kind == "relapse_after_complete_response"
@@ -57,7 +64,7 @@ def test_a_relapse_after_withdrawal_is_flagged_with_its_signals_and_summary(clin
     assert "Flare flag" in [t["name"] for t in figure["data"]]
 
     acknowledge_flag(patient, flag.key, "Seen; restart discussed.", clinician_a)
-    analysis = patient_analysis(patient, patient_record(patient))
+    analysis = patient_analysis(patient, record_for(patient))
     assert analysis["open_flags"] == []
     (history,) = analysis["acknowledged_flags"]
     assert history.acknowledgement.note == "Seen; restart discussed."
@@ -65,5 +72,5 @@ def test_a_relapse_after_withdrawal_is_flagged_with_its_signals_and_summary(clin
 
 
 def test_a_patient_without_data_has_no_chart(patient_a):
-    analysis = patient_analysis(patient_a, patient_record(patient_a))
+    analysis = patient_analysis(patient_a, record_for(patient_a))
     assert analysis["trend_figure"] is None and analysis["open_flags"] == []

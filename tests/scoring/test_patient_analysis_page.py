@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from patients.models import Patient
+
 from tests.scoring.trend_factories import build_history
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,26 @@ def test_patient_page_queries_do_not_grow_with_visits(
 
 # Exact count of the patient page for a clinician, the same for 5 and 200
 # visits: session and user, the patient (with clinic and role), the audit
-# "accessed" entry, the record (visits with assessments, labs, adverse events,
-# courses, dose steps) and the analysis' ONE query (acknowledgements).
+# "accessed" entry, the record (patients.snapshot: visits with their
+# assessments, labs, adverse events, courses, dose steps, interruptions) and the
+# analysis' ONE query (acknowledgements).
 # Engineer C owns the page: a change of its reads changes this number, on purpose.
-PATIENT_PAGE_QUERIES_EXACT = 10
+PATIENT_PAGE_QUERIES_EXACT = 11
+
+
+@pytest.mark.django_db
+def test_the_page_opens_with_todays_treatments_and_lists_every_course(client_a, clinic_a):
+    from tests.exchange.test_export_v2 import rich_clinic
+
+    rich_clinic(clinic_a)
+    patient = Patient.objects.get(code="RR-01")
+    html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    today = html.split('id="current-h"', 1)[1].split("</section>", 1)[0]
+    # Thalidomide first (watched), on hold since 2024-09-02; hydroxychloroquine beside it.
+    assert today.index("Thalidomide") < today.index("Hydroxychloroquine")
+    assert "on hold since" in today and "2024-09-02" in today
+    assert "Lenalidomide" not in today and "Prednisone" not in today
+    summary = html.split('id="summary-h"', 1)[1].split("</table>", 1)[0]
+    for drug in ("Hydroxychloroquine", "Lenalidomide", "Prednisone", "Thalidomide"):
+        assert drug in summary
+    assert "on hold 2024-03-04 – 2024-03-18" in summary

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from patients import services
 from patients.models import Patient
-from scoring.clasi import parse_exam
-from scoring.instrument import CLASI
+from clinical.instruments.exam import parse_exam
+from clinical.instruments.clasi import CLASI
 
 AREAS = [area.key for area in CLASI.areas]
 

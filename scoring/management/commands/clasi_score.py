@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from scoring.clasi import ExamError, score_data
+from clinical.instruments.exam import ExamError, score_data
 
 
 class InputProblem(Exception):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from clinic.models import Clinic
 from patients.dates import implausible
 from scoring.cohort import clinic_cohort
-from scoring.outcomes import format_text
+from clinical.rules.outcomes import format_text
 
 
 def _date(text: str) -> dt.date:

@@ -8,7 +8,7 @@ cell, or raises an :class:`ExamError` naming the offending path;
 :meth:`Score.to_dict` is exactly the scorer's answer of the exchange format.
 
 Nothing here knows CLASI's item names: the rules come from the
-:class:`~scoring.instrument.Instrument` data, so a second instrument is a
+:class:`~clinical.instruments.instrument.Instrument` data, so a second instrument is a
 definition, not a rewrite (clasi.md 1.4).
 """
 
@@ -20,14 +20,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
-from scoring.instrument import (
-    ACTIVITY,
-    CLASI,
-    DEFAULT_INSTRUMENT,
-    INSTRUMENTS,
-    Instrument,
-    Item,
-)
+from clinical.instruments.clasi import CLASI
+from clinical.instruments.instrument import ACTIVITY, Instrument, Item
+from clinical.instruments.registry import DEFAULT_INSTRUMENT, INSTRUMENTS
 
 __all__ = [
     "Exam",

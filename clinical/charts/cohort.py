@@ -1,11 +1,11 @@
 """The two cohort charts as plotly figures (pure: no Django import).
 
 - `relapse_free_figure`: Kaplan-Meier of relapse-free time after withdrawal
-  in complete response (scoring.outcomes.relapse_free_curve), a step line
+  in complete response (clinical.rules.outcomes.relapse_free_curve), a step line
   with censored courses marked "+", and the number at risk every 4 weeks
   printed under the time axis, as a clinical paper shows it.
 - `activity_by_week_figure`: mean CLASI-A by weeks since the course start
-  (scoring.outcomes.mean_activity_by_week), each point labelled with the
+  (clinical.rules.outcomes.mean_activity_by_week), each point labelled with the
   number of courses behind it, so a mean of two courses is not read like a
   mean of fifteen.
 
@@ -23,7 +23,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from scoring.outcomes import KaplanMeier, WeekActivity
+from clinical.rules.outcomes import KaplanMeier, WeekActivity
 
 __all__ = ["activity_by_week_figure", "relapse_free_figure"]
 

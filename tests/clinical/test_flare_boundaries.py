@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.flares import events, find_flags
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline
+from clinical.rules.flares import events, find_flags
+from clinical.record import Assessment, Course, DoseStep, PatientRecord
 
 START = dt.date(2021, 3, 1)
 CUT = START + dt.timedelta(days=84)  # the dose reduction
@@ -25,10 +25,10 @@ def d(n: int, origin: dt.date = START) -> dt.date:
     return origin + dt.timedelta(days=n)
 
 
-def course(*visits: tuple[dt.date, int], doses=None, end=None, extra=()) -> PatientTimeline:
+def course(*visits: tuple[dt.date, int], doses=None, end=None, extra=()) -> PatientRecord:
     steps = tuple(doses or (DoseStep(START, Decimal("10")), DoseStep(CUT, Decimal("5"))))
     first = Course("c1", START, end, "remission" if end else None, steps)
-    return PatientTimeline(
+    return PatientRecord(
         "B", (first, *extra), tuple(Assessment(f"v{a.isoformat()}", a, s, 0) for a, s in visits)
     )
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.flares import (
+from clinical.rules.flares import (
     FLAG_KINDS,
     FLAG_LABELS,
     course_summaries,
@@ -18,7 +18,7 @@ from scoring.flares import (
     find_flags,
     meets_worsening,
 )
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep, PatientRecord, Thresholds
 
 D = dt.date
 START = D(2009, 2, 2)
@@ -37,17 +37,17 @@ def step(d: dt.date, mg: int | str, every: int = 1) -> DoseStep:
     return DoseStep(d, Decimal(mg), every)
 
 
-def one_course(*pairs, end=END, doses=None, code="P1") -> PatientTimeline:
+def one_course(*pairs, end=END, doses=None, code="P1") -> PatientRecord:
     c = Course("c1", START, end, "remission" if end else None, tuple(doses or [step(START, 10)]))
-    return PatientTimeline(code, (c,), tuple(visits(*pairs)))
+    return PatientRecord(code, (c,), tuple(visits(*pairs)))
 
 
-def in_cr_then(*after: tuple[dt.date, int]) -> PatientTimeline:
+def in_cr_then(*after: tuple[dt.date, int]) -> PatientRecord:
     """Baseline 11, CR on treatment, still 0 at the withdrawal visit, then `after`."""
     return one_course((START, 11), (day(30, START), 0), (END, 0), *after)
 
 
-def active_then(nadir: int, *after: tuple[dt.date, int]) -> PatientTimeline:
+def active_then(nadir: int, *after: tuple[dt.date, int]) -> PatientRecord:
     """Baseline 40, nadir `nadir` on treatment and at withdrawal (not CR), then `after`."""
     return one_course((START, 40), (day(60, START), nadir), (END, nadir), *after)
 
@@ -166,11 +166,11 @@ def test_the_watch_length_is_configurable():
 RESTART = day(100)
 
 
-def _two_courses(*after: tuple[dt.date, int], restart: dt.date = RESTART) -> PatientTimeline:
+def _two_courses(*after: tuple[dt.date, int], restart: dt.date = RESTART) -> PatientRecord:
     first = Course("c1", START, END, "remission", (step(START, 10),))
     second = Course("c2", restart, None, None, (step(restart, 5),))
     pairs = ((START, 11), (day(30, START), 0), (END, 0), *after)
-    return PatientTimeline("P", (first, second), tuple(visits(*pairs)))
+    return PatientRecord("P", (first, second), tuple(visits(*pairs)))
 
 
 def test_a_new_course_ends_the_watch():
@@ -297,7 +297,7 @@ def test_flag_key_identifies_the_event_and_description_reads_well():
 def test_a_new_event_has_a_new_key():
     # A second course withdrawn in CR, relapsing again: a new event, so a new key, and the
     # acknowledgement of the first relapse does not hide it.
-    timeline = PatientTimeline(
+    timeline = PatientRecord(
         "P",
         (
             Course("c1", START, END, "remission", (step(START, 10),)),
@@ -373,7 +373,7 @@ def test_course_summary_for_the_patient_page():
     assert (summary.end, summary.stop_reason, summary.ongoing) == (END, "remission", False)
     assert summary.ended_in_complete_response and summary.evaluable
     assert summary.relapse_flag is not None and summary.weeks_to_relapse == 3
-    assert summary.current_dose == doses[2] and summary.current_dose.label == "10 mg every 2 days"
+    assert summary.current_dose == doses[2] and summary.current_dose.label == "10 mg alternate days"
     assert summary.reduction_flags == ()
 
 
@@ -391,7 +391,7 @@ def test_course_summary_of_a_running_course_and_a_worsening():
 
 
 @st.composite
-def timelines(draw) -> PatientTimeline:
+def timelines(draw) -> PatientRecord:
     """1-3 consecutive courses with random tapers and visits around them."""
     origin = D(2015, 1, 1)
     courses, cursor = [], 0
@@ -423,10 +423,10 @@ def timelines(draw) -> PatientTimeline:
         days_seen |= draw(st.sets(st.integers(first, last), max_size=12))
     activity = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 40))
     pairs = [(day(n, origin), draw(activity)) for n in sorted(days_seen)]
-    return PatientTimeline("H", tuple(courses), tuple(visits(*pairs)))
+    return PatientRecord("H", tuple(courses), tuple(visits(*pairs)))
 
 
-def _oracle(timeline: PatientTimeline, thresholds: Thresholds) -> dict[str, tuple[str, dt.date]]:
+def _oracle(timeline: PatientRecord, thresholds: Thresholds) -> dict[str, tuple[str, dt.date]]:
     """The rules restated: a visit is watched if no closing event lies strictly before it."""
     expected = {}
     courses = timeline.courses

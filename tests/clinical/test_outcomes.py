@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.outcomes import (
+from clinical.rules.outcomes import (
     REPORT_KEYS,
     cohort_report,
     format_text,
@@ -24,7 +24,7 @@ from scoring.outcomes import (
     relapse_free_curve,
     round_half_up,
 )
-from scoring.timeline import Assessment, Course, DoseStep, PatientTimeline, Thresholds
+from clinical.record import Assessment, Course, DoseStep, PatientRecord, Thresholds
 
 D = dt.date
 TODAY = D(2015, 12, 31)
@@ -34,9 +34,9 @@ def ymd(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def patient(code: str, courses: list[Course], pairs: list[tuple[str, int]]) -> PatientTimeline:
+def patient(code: str, courses: list[Course], pairs: list[tuple[str, int]]) -> PatientRecord:
     visits = tuple(Assessment(f"{code}/{d}", ymd(d), a, 0) for d, a in pairs)
-    return PatientTimeline(code, tuple(courses), visits)
+    return PatientRecord(code, tuple(courses), visits)
 
 
 def course(cid, start, end=None, reason=None, doses=None) -> Course:
@@ -101,7 +101,7 @@ def course(cid, start, end=None, reason=None, doses=None) -> Course:
 #          half-up (Python's round(14.25, 1) gives 14.2: banker's rounding).
 
 
-def cohort() -> list[PatientTimeline]:
+def cohort() -> list[PatientRecord]:
     vh01 = patient(
         "VH-01",
         [
@@ -524,7 +524,7 @@ def test_mean_activity_rounds_for_display_half_up():
 
 
 @st.composite
-def small_cohorts(draw) -> list[PatientTimeline]:
+def small_cohorts(draw) -> list[PatientRecord]:
     found = []
     for n in range(draw(st.integers(0, 4))):
         origin = D(2018, 1, 1)

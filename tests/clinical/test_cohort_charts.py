@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
-from pathlib import Path
 
-from scoring.charts_cohort import (
+from clinical.charts.cohort import (
     CENSOR_TRACE,
     MEAN_TRACE,
     RELAPSE_TRACE,
     activity_by_week_figure,
     relapse_free_figure,
 )
-from scoring.outcomes import KaplanMeier, KMSubject, WeekActivity, _km_steps
+from clinical.rules.outcomes import KaplanMeier, KMSubject, WeekActivity, _km_steps
 
 
 def _km() -> KaplanMeier:
@@ -56,10 +55,3 @@ def test_empty_cohorts_say_so_instead_of_drawing_nothing():
     empty = KaplanMeier((), ())
     assert "No course" in relapse_free_figure(empty)["layout"]["annotations"][0]["text"]
     assert "No course" in activity_by_week_figure([])["layout"]["annotations"][0]["text"]
-
-
-def test_the_module_is_pure():
-    import scoring.charts_cohort as module
-
-    source = Path(module.__file__).read_text(encoding="utf-8")
-    assert "django" not in source.lower().replace("no django import", "")

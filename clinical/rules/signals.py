@@ -15,20 +15,19 @@ test           low      high    unit        note
 anti_dsdna     -        10      IU/mL       assay-dependent; many ELISAs: > 10 positive
 c3             0.9      1.8     g/L
 c4             0.1      0.4     g/L
-urine_protein  -        0.15    g/24h       < 150 mg/day
-urine_protein  -        0.15    g/L         spot urine total protein
-anc            1.0      -       x10^9/L     safety limit (clasi.md section 5), not the
-platelets      50       -       x10^9/L     normal range: below it, review the dose
+urine_protein  -        0.5     g/24h       clasi.md section 3 (EULAR/ACR 2019)
+upcr           -        50      mg/mmol     protein/creatinine ratio, same source
+anc            1.0      -       10^9/L      safety limit (clasi.md section 5), not the
+platelets      50       -       10^9/L      normal range: below it, review the dose
 =============  =======  ======  ==========  ======================================
 
 Interpretations (**project rules** where the docs are silent):
 - A range includes its limits: a value is out of range when < low or > high.
-- A value whose unit is not one the range knows is SKIPPED, never converted
-  or compared (50 mg/L is not 50 g/L). Matching ignores spaces and case and
-  reads "×" as "x" (IU/ml == IU/mL); other spellings of the same unit are
-  listed in the range's `aliases` (10^9/L, G/L, /nL for cell counts). A
-  skipped value neither raises a signal nor counts as "within range" for the
-  next one.
+- Every comparison uses the canonical value (clinical.labs, clasi.md 5.5):
+  g/L and mg/dL complement, cells/uL and 10^9/L counts compare alike. A
+  stored value whose unit is not on the test's list has no canonical value:
+  it is SKIPPED (shown as entered elsewhere), neither raising a signal nor
+  counting as "within range" for the next one.
 - Systemic signals mark the START of an abnormal episode, so a chronically
   low C3 raises one signal, not one per draw:
   * anti_dsdna_positive: above range after the previous comparable value was
@@ -49,15 +48,15 @@ Interpretations (**project rules** where the docs are silent):
 
 from __future__ import annotations
 
-import re
 
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
-from scoring.timeline import LabValue, PatientTimeline
+from clinical import labs as lab_table
+from clinical.record import Lab, PatientRecord
 
 __all__ = [
     "REFERENCE_RANGES",
@@ -84,36 +83,24 @@ _TEST_NAMES = {
     "c3": "C3",
     "c4": "C4",
     "urine_protein": "Urine protein",
+    "upcr": "Urine protein/creatinine ratio",
     "anc": "ANC",
     "platelets": "Platelets",
     "pregnancy": "Pregnancy test",
 }
 
 
-# "×10⁹/L" as typed or pre-filled by the visit form reads as "x10^9/L".
-_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SUPERSCRIPT_RUN = re.compile(r"(?<=\d)([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)")
-
-
-def _unit_key(unit: str | None) -> str:
-    # Case-insensitive on purpose: within one test no two real units differ only by case.
-    text = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(1), unit or "").translate(_SUPERSCRIPTS)
-    return "".join(text.split()).replace("\u00d7", "x").replace("µ", "u").replace("μ", "u").lower()
-
-
 @dataclass(frozen=True, slots=True)
 class ReferenceRange:
-    """A test's range in one unit; `low`/`high` None when open on that side."""
+    """A test's range in its canonical unit (clinical.labs); `low`/`high` None when open."""
 
     test: str
     low: Decimal | None
     high: Decimal | None
-    unit: str
-    aliases: tuple[str, ...] = ()  # other spellings of the SAME unit
 
-    def accepts(self, unit: str | None) -> bool:
-        key = _unit_key(unit)
-        return bool(key) and any(key == _unit_key(u) for u in (self.unit, *self.aliases))
+    @property
+    def unit(self) -> str:
+        return lab_table.LABS[self.test].canonical
 
     def below(self, value: Decimal) -> bool:
         return self.low is not None and value < self.low
@@ -129,19 +116,19 @@ class ReferenceRange:
         return f">= {self.low} {self.unit}"
 
 
-_PER_NANOLITRE = ("10^9/L", "x10^9/L", "x 10^9/L", "10*9/L", "x10E9/L", "G/L", "/nL")
-
+# In canonical units. Proteinuria: > 0.5 g/24 h or a protein/creatinine ratio
+# > 50 mg/mmol (clasi.md section 3, the EULAR/ACR 2019 renal item).
 REFERENCE_RANGES: tuple[ReferenceRange, ...] = (
-    ReferenceRange("anti_dsdna", None, Decimal("10"), "IU/mL"),
-    ReferenceRange("c3", Decimal("0.9"), Decimal("1.8"), "g/L"),
-    ReferenceRange("c4", Decimal("0.1"), Decimal("0.4"), "g/L"),
-    ReferenceRange("urine_protein", None, Decimal("0.15"), "g/24h", ("g/24 h", "g/d", "g/day")),
-    ReferenceRange("urine_protein", None, Decimal("0.15"), "g/L"),
+    ReferenceRange("anti_dsdna", None, Decimal("10")),
+    ReferenceRange("c3", Decimal("0.9"), Decimal("1.8")),
+    ReferenceRange("c4", Decimal("0.1"), Decimal("0.4")),
+    ReferenceRange("urine_protein", None, Decimal("0.5")),
+    ReferenceRange("upcr", None, Decimal("50")),
 )
 
 SAFETY_LIMITS: tuple[ReferenceRange, ...] = (
-    ReferenceRange("anc", Decimal("1.0"), None, "x10^9/L", _PER_NANOLITRE),
-    ReferenceRange("platelets", Decimal("50"), None, "x10^9/L", _PER_NANOLITRE),
+    ReferenceRange("anc", Decimal("1.0"), None),
+    ReferenceRange("platelets", Decimal("50"), None),
 )
 
 
@@ -154,48 +141,50 @@ class Signal:
     message: str
 
 
-def _number(value: Decimal | str | int | float | None) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
 def _comparable(
-    labs: Iterable[LabValue], ranges: Iterable[ReferenceRange], tests: set[str]
-) -> list[tuple[LabValue, Decimal, ReferenceRange]]:
-    """Lab values of `tests` with a numeric value in a unit a range accepts, in date order."""
+    labs: Iterable[Lab], ranges: Iterable[ReferenceRange], tests: set[str]
+) -> list[tuple[Lab, Decimal, ReferenceRange]]:
+    """Lab values of `tests` with a canonical value and a range, in date order: (lab,
+    canonical value, range). A value whose stored unit is off the list has no
+    canonical value and is skipped, never guessed."""
     ranges = tuple(ranges)
     found = []
     for lab in sorted(labs, key=lambda lab: (lab.date, lab.test)):
         if lab.test not in tests:
             continue
-        number = _number(lab.value)
-        reference = next((r for r in ranges if r.test == lab.test and r.accepts(lab.unit)), None)
-        if number is None or reference is None:
-            continue  # not a number, or a unit we cannot compare: skip, never guess
+        number = lab.canonical
+        reference = next((r for r in ranges if r.test == lab.test), None)
+        if number is None or number.is_nan() or reference is None:
+            continue
         found.append((lab, number, reference))
     return found
 
 
-def _show(lab: LabValue, number: Decimal) -> str:
-    return f"{_TEST_NAMES.get(lab.test, lab.test)} {number} {lab.unit or ''}".rstrip()
+def _show(lab: Lab, number: Decimal) -> str:
+    """The value as entered, and in the canonical unit when that differs."""
+    name = _TEST_NAMES.get(lab.test, lab.test)
+    entered = f"{name} {_plain(lab.value)} {lab.unit or ''}".rstrip()
+    if lab.unit == lab.canonical_unit:
+        return entered
+    return f"{entered} (= {_plain(number)} {lab.canonical_unit})"
+
+
+def _plain(value: Decimal | str) -> str:
+    if not isinstance(value, Decimal):
+        return str(value)
+    text = format(value.normalize(), "f")
+    return text
 
 
 def systemic_signals(
-    timeline: PatientTimeline, ranges: Iterable[ReferenceRange] = REFERENCE_RANGES
+    timeline: PatientRecord, ranges: Iterable[ReferenceRange] = REFERENCE_RANGES
 ) -> list[Signal]:
     """anti-dsDNA turning positive, low C3/C4, new proteinuria, SLE diagnosed on treatment."""
     ranges = tuple(ranges)
     signals: list[Signal] = []
     previous_out: dict[str, bool] = {}  # test -> was the previous comparable value out of range?
     for lab, number, reference in _comparable(
-        timeline.labs, ranges, {"anti_dsdna", "c3", "c4", "urine_protein"}
+        timeline.labs, ranges, {"anti_dsdna", "c3", "c4", "urine_protein", "upcr"}
     ):
         if lab.test == "anti_dsdna":
             out = reference.above(number)
@@ -228,17 +217,19 @@ def systemic_signals(
     return sorted(signals, key=lambda s: (s.date, s.kind, s.test or ""))
 
 
-def _sle_signal(timeline: PatientTimeline) -> list[Signal]:
+def _sle_signal(timeline: PatientRecord) -> list[Signal]:
     diagnosed = timeline.sle_diagnosed
-    if diagnosed is None or not timeline.courses:
+    watched = timeline.watched_courses
+    if diagnosed is None or not watched:
         return []
-    first_start = min(c.start for c in timeline.courses)
-    if diagnosed < first_start:
-        return []  # SLE known before lenalidomide: not a signal of this treatment
-    running = any(
-        c.start <= diagnosed and (c.end is None or diagnosed <= c.end) for c in timeline.courses
-    )
-    when = "during a lenalidomide course" if running else "after a lenalidomide course"
+    if diagnosed < watched[0].start:
+        return []  # SLE known before the watched drug: not a signal of this treatment
+    course = timeline.course_on(diagnosed)
+    if course is not None:
+        when = f"during a {course.label.lower()} course"
+    else:
+        last = [c for c in watched if c.start <= diagnosed][-1]
+        when = f"after a {last.label.lower()} course"
     return [
         Signal(
             kind="sle_diagnosis",
@@ -251,7 +242,7 @@ def _sle_signal(timeline: PatientTimeline) -> list[Signal]:
 
 
 def safety_signals(
-    timeline: PatientTimeline, limits: Iterable[ReferenceRange] = SAFETY_LIMITS
+    timeline: PatientRecord, limits: Iterable[ReferenceRange] = SAFETY_LIMITS
 ) -> list[Signal]:
     """Every ANC or platelet count below its limit, and every positive pregnancy test."""
     signals: list[Signal] = []

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.signals import (
+from clinical.rules.signals import (
     REFERENCE_RANGES,
     SAFETY_LIMITS,
     ReferenceRange,
     safety_signals,
     systemic_signals,
 )
-from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+from clinical.record import Course, DoseStep, Lab, PatientRecord
 
 START = dt.date(2020, 1, 6)
 
@@ -25,13 +25,13 @@ def on(n: int) -> dt.date:
     return START + dt.timedelta(days=n)
 
 
-def lab(n: int, test: str, value: int | str | Decimal, unit: str) -> LabValue:
-    return LabValue(on(n), test, Decimal(value), unit)
+def lab(n: int, test: str, value: int | str | Decimal, unit: str) -> Lab:
+    return Lab(on(n), test, Decimal(value), unit)
 
 
-def timeline(*labs: LabValue, sle_diagnosed=None, sle=False, end=None) -> PatientTimeline:
+def timeline(*labs: Lab, sle_diagnosed=None, sle=False, end=None) -> PatientRecord:
     c = Course("c1", START, end, "remission" if end else None, (DoseStep(START, Decimal(10)),))
-    return PatientTimeline("P", (c,), (), tuple(labs), sle_diagnosed, sle)
+    return PatientRecord("P", (c,), (), tuple(labs), sle_diagnosed, sle)
 
 
 def kinds(signals) -> list[tuple[str, dt.date]]:
@@ -121,27 +121,35 @@ def test_c3_and_c4_are_followed_separately():
     assert [(s.test, s.date) for s in signals] == [("c3", on(0)), ("c4", on(0))]
 
 
-def test_complement_in_mg_per_dl_is_skipped():
-    # 70 mg/dL is a normal C3; compared with 0.9 g/L it would read as high, never low,
-    # and 0.07 "g/L" typed as mg/dL would be nonsense either way: skip.
-    assert (
-        systemic_signals(timeline(lab(0, "c3", 70, "mg/dL"), lab(30, "c3", "0.5", "mg/dL"))) == []
-    )
+def test_complement_in_mg_per_dl_is_compared_in_its_canonical_unit():
+    # clasi.md 5.5: mg/dL x 0.01 -> g/L. 100 mg/dL = 1.0 g/L (within), 70 mg/dL = 0.7 g/L (low).
+    signals = systemic_signals(timeline(lab(0, "c3", 100, "mg/dL"), lab(30, "c3", 70, "mg/dL")))
+    assert kinds(signals) == [("complement_low", on(30))]
+    assert signals[0].message.startswith("C3 70 mg/dL (= 0.7 g/L) on ")
 
 
-@pytest.mark.parametrize("unit", ["g/24h", "g/L", "g/day"])
-def test_new_proteinuria(unit):
+def test_a_stored_unit_off_the_list_is_skipped_never_guessed():
+    # An old row in mg/L (not on the C3 list) has no canonical value: it stays out.
+    assert systemic_signals(timeline(lab(0, "c3", 1000, "mg/L"), lab(30, "c3", 70, "mg/L"))) == []
+
+
+@pytest.mark.parametrize("scale, unit", [(1, "g/24h"), (1000, "mg/24h")])
+def test_new_proteinuria_above_half_a_gram_a_day(scale, unit):
+    # clasi.md section 3: new proteinuria is > 0.5 g/24 h (0.5 itself is within).
     labs = [
-        lab(0, "urine_protein", "0.1", unit),
-        lab(30, "urine_protein", "0.15", unit),
-        lab(60, "urine_protein", "0.16", unit),
-        lab(90, "urine_protein", "0.5", unit),
+        lab(0, "urine_protein", str(Decimal("0.1") * scale), unit),
+        lab(30, "urine_protein", str(Decimal("0.5") * scale), unit),
+        lab(60, "urine_protein", str(Decimal("0.51") * scale), unit),
+        lab(90, "urine_protein", str(Decimal("0.9") * scale), unit),
     ]
     assert kinds(systemic_signals(timeline(*labs))) == [("proteinuria", on(60))]
 
 
-def test_proteinuria_in_mg_is_skipped():
-    assert systemic_signals(timeline(lab(0, "urine_protein", 300, "mg/24h"))) == []
+@pytest.mark.parametrize("value, unit", [("51", "mg/mmol"), ("451", "mg/g")])
+def test_new_proteinuria_by_protein_creatinine_ratio(value, unit):
+    # > 50 mg/mmol; 451 mg/g x 0.1131 = 51.0 mg/mmol.
+    labs = [lab(0, "upcr", "20", "mg/mmol"), lab(30, "upcr", value, unit)]
+    assert kinds(systemic_signals(timeline(*labs))) == [("proteinuria", on(30))]
 
 
 # ---------------------------------------------------------------- SLE diagnosis
@@ -170,7 +178,7 @@ def test_sle_diagnosed_on_the_start_day_counts_and_before_it_does_not():
 
 def test_sle_without_a_date_or_without_a_course_raises_nothing():
     assert systemic_signals(timeline(sle=True)) == []
-    no_course = PatientTimeline("P", (), (), (), on(10), True)
+    no_course = PatientRecord("P", (), (), (), on(10), True)
     assert systemic_signals(no_course) == []
 
 
@@ -196,24 +204,26 @@ def test_every_low_count_is_a_safety_signal():
         lab(7, "anc", "0.8", "10^9/L"),
         lab(14, "anc", "0.7", "G/L"),
         lab(21, "anc", "1.5", "×10^9/L"),
+        lab(28, "anc", "900", "cells/uL"),
     ]
     signals = safety_signals(timeline(*labs))
-    assert kinds(signals) == [("neutropenia", on(7)), ("neutropenia", on(14))]
+    assert kinds(signals) == [("neutropenia", on(7)), ("neutropenia", on(14)), ("neutropenia", on(28))]
     assert signals[0].message == (
-        "ANC 0.8 10^9/L on 2020-01-13: below 1.0 x10^9/L, review the lenalidomide dose"
+        "ANC 0.8 10^9/L on 2020-01-13: below 1.0 10^9/L, review the lenalidomide dose"
     )
+    assert signals[2].message.startswith("ANC 900 cells/uL (= 0.9 10^9/L) on ")
 
 
-def test_a_count_in_an_unknown_unit_is_skipped():
+def test_a_count_in_a_unit_off_the_list_is_skipped():
     assert (
-        safety_signals(timeline(lab(7, "anc", 800, "/uL"), lab(7, "platelets", 30000, "/uL"))) == []
+        safety_signals(timeline(lab(7, "anc", 800, "/mm3"), lab(7, "platelets", 30000, "/mm3"))) == []
     )
 
 
 def test_a_positive_pregnancy_test_is_a_safety_signal():
     labs = [
-        LabValue(on(0), "pregnancy", "negative", ""),
-        LabValue(on(28), "pregnancy", "positive", ""),
+        Lab(on(0), "pregnancy", "negative", ""),
+        Lab(on(28), "pregnancy", "positive", ""),
     ]
     (signal,) = safety_signals(timeline(*labs))
     assert (signal.kind, signal.date) == ("pregnancy_positive", on(28))
@@ -230,20 +240,20 @@ def test_safety_and_systemic_signals_do_not_mix():
 
 
 def test_reference_ranges_are_data_a_site_can_replace():
-    local = (ReferenceRange("anti_dsdna", None, Decimal(30), "IU/mL"),)
+    local = (ReferenceRange("anti_dsdna", None, Decimal(30)),)
     labs = [lab(0, "anti_dsdna", 5, "IU/mL"), lab(30, "anti_dsdna", 25, "IU/mL")]
     assert systemic_signals(timeline(*labs)) != []
     assert systemic_signals(timeline(*labs), ranges=local) == []
-    assert {r.test for r in REFERENCE_RANGES} == {"anti_dsdna", "c3", "c4", "urine_protein"}
+    assert {r.test for r in REFERENCE_RANGES} == {"anti_dsdna", "c3", "c4", "urine_protein", "upcr"}
     assert {r.test for r in SAFETY_LIMITS} == {"anc", "platelets"}
 
 
 def test_missing_or_non_numeric_values_are_skipped():
     labs = [
-        LabValue(on(0), "c3", None, "g/L"),  # type: ignore[arg-type]
-        LabValue(on(1), "c3", "n/a", "g/L"),
-        LabValue(on(2), "c3", Decimal("0.5"), None),  # type: ignore[arg-type]
-        LabValue(on(3), "anc", "NaN", "x10^9/L"),
+        Lab(on(0), "c3", None, "g/L"),  # type: ignore[arg-type]
+        Lab(on(1), "c3", "n/a", "g/L"),
+        Lab(on(2), "c3", Decimal("0.5"), None),  # type: ignore[arg-type]
+        Lab(on(3), "anc", "NaN", "x10^9/L"),
     ]
     assert systemic_signals(timeline(*labs)) == []
     assert safety_signals(timeline(*labs)) == []

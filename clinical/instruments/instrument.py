@@ -1,11 +1,12 @@
-"""The CLASI instrument as data (pure: no Django import).
+"""What an instrument is, as data (pure: no Django import).
 
 Everything the entry form, the body map, the exports, the validator and the
 scorer need to know about the instrument lives here, once: the areas in form
 order, the items with their allowed values and clinical labels, the cells that
 do not apply, the dyspigmentation modifier and the severity bands.  The code
-in ``scoring/clasi.py`` only walks this data, so a second instrument (RCLASI,
-clasi.md 1.4) is a second ``Instrument(...)`` value, not a rewrite.
+in ``clinical/instruments/exam.py`` only walks this data, so a second instrument
+(RCLASI, clasi.md 1.4) is one definition file beside ``clasi.py``, listed in
+``registry.py``, not a rewrite.
 
 Source: docs/clasi.md sections 1-2 (Albrecht 2005; bands from Klein 2011).
 """
@@ -23,7 +24,7 @@ ACTIVITY: ItemKind = "activity"
 DAMAGE: ItemKind = "damage"
 
 
-def _frozen_map(mapping: Mapping) -> Mapping:
+def frozen_map(mapping: Mapping) -> Mapping:
     """A read-only view of a private copy: instrument data must not drift."""
     return MappingProxyType(dict(mapping))
 
@@ -119,7 +120,7 @@ def item(
         label=label,
         kind=kind,
         values=tuple(sorted(value_labels)),
-        value_labels=_frozen_map(dict(sorted(value_labels.items()))),
+        value_labels=frozen_map(dict(sorted(value_labels.items()))),
         help=help,
         body_area=body_area,
     )
@@ -266,158 +267,3 @@ class Instrument:
             if activity in band:
                 return band
         raise ValueError(f"activity {activity!r} is outside 0-{self.max_activity}")
-
-
-# --------------------------------------------------------------------------
-# CLASI, 2005 form (Albrecht 2005), exactly as docs/clasi.md section 1.
-
-_WORST_LESION = (
-    "Score the worst lesion in each area; if the front and back of an area "
-    "differ, the higher value counts."
-)
-
-SCALP_QUADRANTS_HELP = (
-    "Scalp quadrants: the midline splits left from right; the line joining the "
-    "highest points of the two ears splits front from back. A quadrant counts "
-    "when it holds a lesion."
-)
-
-_AREAS = (
-    Area("scalp", "Scalp"),
-    Area("ears", "Ears"),
-    Area("nose_malar", "Nose (including the malar area)"),
-    Area("rest_of_face", "Rest of the face"),
-    Area("v_neck", "V-area of the neck (front)"),
-    Area("post_neck_shoulders", "Back of the neck and/or shoulders"),
-    Area("chest", "Chest"),
-    Area("abdomen", "Abdomen"),
-    Area("back_buttocks", "Back and buttocks"),
-    Area("arms", "Arms"),
-    Area("hands", "Hands"),
-    Area("legs", "Legs"),
-    Area("feet", "Feet"),
-)
-
-_AREA_ITEMS = (
-    item(
-        "erythema",
-        "Erythema",
-        ACTIVITY,
-        {
-            0: "absent",
-            1: "pink, faint",
-            2: "red",
-            3: "dark red / violaceous / crusted or haemorrhagic",
-        },
-        help=_WORST_LESION,
-    ),
-    # Scale is 0-2, not 0-3: the mistake a public calculator makes (clasi.md 1).
-    item(
-        "scale",
-        "Scale / hypertrophy",
-        ACTIVITY,
-        {0: "absent", 1: "scale", 2: "verrucous / hypertrophic"},
-        help=_WORST_LESION,
-    ),
-    item(
-        "dyspigmentation",
-        "Dyspigmentation",
-        DAMAGE,
-        {0: "absent", 1: "present"},
-        help="Doubled in the damage score when it usually lasts 12 months or more.",
-    ),
-    item(
-        "scarring",
-        "Scarring / atrophy / panniculitis",
-        DAMAGE,
-        {0: "absent", 1: "scarring", 2: "severely atrophic scarring or panniculitis"},
-        help="Not scored on the scalp: scalp scarring is the quadrant item.",
-    ),
-)
-
-# Items scored once per examination (clasi.md 1.3), never once per area:
-# summing mucosa and hair loss in every area is another calculator mistake.
-_EXAM_ITEMS = (
-    item(
-        "mucous_membrane",
-        "Mucous membrane lesions",
-        ACTIVITY,
-        {0: "absent", 1: "lesion or ulceration"},
-        help="Scored once per examination.",
-    ),
-    item(
-        "recent_hair_loss",
-        "Recent hair loss",
-        ACTIVITY,
-        {0: "no", 1: "yes"},
-        help="Within the last 30 days, as the patient reports. Scored once per examination.",
-    ),
-    item(
-        "nonscarring_alopecia",
-        "Non-scarring alopecia",
-        ACTIVITY,
-        {
-            0: "absent",
-            1: "diffuse, non-inflammatory",
-            2: "focal or patchy in one quadrant",
-            3: "focal or patchy in more than one quadrant",
-        },
-        help="Clinically not obviously scarred. " + SCALP_QUADRANTS_HELP,
-    ),
-    # 1 and 2 are not valid: one quadrant already scores 3 (clasi.md 1.3).
-    item(
-        "scalp_scarring",
-        "Scarring of the scalp",
-        DAMAGE,
-        {
-            0: "absent",
-            3: "one quadrant",
-            4: "two quadrants",
-            5: "three quadrants",
-            6: "the whole skull",
-        },
-        help="Judged clinically. 1 and 2 are not valid values. " + SCALP_QUADRANTS_HELP,
-        body_area="scalp",
-    ),
-)
-
-CLASI = Instrument(
-    name="CLASI",
-    version="2005",
-    title="Cutaneous Lupus Erythematosus Disease Area and Severity Index",
-    help=(
-        "Two separate scores, never added together: activity (CLASI-A, 0-70), "
-        "inflammation that can go away, and damage (CLASI-D, 0-56), permanent "
-        "change. " + _WORST_LESION
-    ),
-    areas=_AREAS,
-    area_items=_AREA_ITEMS,
-    exam_items=_EXAM_ITEMS,
-    not_applicable=frozenset({("scalp", "scarring")}),
-    not_applicable_reasons=_frozen_map(
-        {("scalp", "scarring"): "not scored on the scalp; use scalp_scarring"}
-    ),
-    modifier=Modifier(
-        key="dyspigmentation_lasts_12_months",
-        label="Dyspigmentation usually lasts 12 months or more",
-        help=(
-            "Yes doubles the dyspigmentation subtotal of the damage score; "
-            "no leaves it as it is. Nothing else is doubled."
-        ),
-        item_key="dyspigmentation",
-        factor=2,
-    ),
-    severity_bands=(
-        SeverityBand("mild", "Mild", 0, 9),
-        SeverityBand("moderate", "Moderate", 10, 20),
-        SeverityBand("severe", "Severe", 21, 70),
-    ),
-)
-
-INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({CLASI.name: CLASI})
-DEFAULT_INSTRUMENT = "CLASI"
-
-
-def get_instrument(name: str = DEFAULT_INSTRUMENT) -> Instrument:
-    """The registered instrument of this name; KeyError if unknown."""
-    return INSTRUMENTS[name]

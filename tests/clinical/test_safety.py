@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.monitoring import (
+from clinical.rules.safety import (
     MISSING_EARLY,
     MISSING_LATE,
     blood_count_monitoring,
     pregnancy_monitoring,
     safety_monitoring,
 )
-from scoring.signals import safety_signals
-from scoring.timeline import Course, DoseStep, LabValue, PatientTimeline
+from clinical.rules.signals import safety_signals
+from clinical.record import Course, DoseStep, Lab, PatientRecord
 
 START = dt.date(2026, 3, 2)
 
@@ -25,12 +25,12 @@ def day(n: int) -> dt.date:
     return START + dt.timedelta(days=n)
 
 
-def preg(n: int, result: str = "negative") -> LabValue:
-    return LabValue(day(n), "pregnancy", result)
+def preg(n: int, result: str = "negative") -> Lab:
+    return Lab(day(n), "pregnancy", result)
 
 
-def count(n: int, test: str = "anc", value: str = "2.1") -> LabValue:
-    return LabValue(day(n), test, Decimal(value), "x10^9/L")
+def count(n: int, test: str = "anc", value: str = "2.1") -> Lab:
+    return Lab(day(n), test, Decimal(value), "x10^9/L")
 
 
 def course(start: int = 0, end: int | None = None, cid: str = "c1") -> Course:
@@ -43,15 +43,15 @@ def course(start: int = 0, end: int | None = None, cid: str = "c1") -> Course:
     )
 
 
-def timeline(*labs: LabValue, courses: tuple[Course, ...] | None = None) -> PatientTimeline:
-    return PatientTimeline("SYN", courses if courses is not None else (course(),), (), labs)
+def timeline(*labs: Lab, courses: tuple[Course, ...] | None = None) -> PatientRecord:
+    return PatientRecord("SYN", courses if courses is not None else (course(),), (), labs)
 
 
 # Both pre-treatment tests present: lets the on-treatment tests isolate the schedule.
 PRE = (preg(-12), preg(0))
 
 
-def pregnancy(tl: PatientTimeline, today: int):
+def pregnancy(tl: PatientRecord, today: int):
     return pregnancy_monitoring(tl, day(today), reproductive_potential=True)
 
 
@@ -179,7 +179,7 @@ def test_positive_last_test_is_named_in_the_status_not_duplicated_as_a_signal():
 # -- after stopping: one test 4 weeks later -----------------------------------------------
 
 
-def stopped(*labs: LabValue) -> PatientTimeline:
+def stopped(*labs: Lab) -> PatientRecord:
     return timeline(*PRE, *labs, courses=(course(end=40),))
 
 
@@ -240,7 +240,7 @@ def test_platelets_alone_count_as_a_blood_count():
 
 
 def test_other_labs_are_not_blood_counts():
-    lab = LabValue(day(14), "c3", Decimal("1.1"), "g/L")
+    lab = Lab(day(14), "c3", Decimal("1.1"), "g/L")
     got = blood_count_monitoring(timeline(lab), day(15))
     assert got.next_due == day(7) and got.overdue and got.last_count is None
 

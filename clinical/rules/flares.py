@@ -24,8 +24,10 @@ Interpretations made here (documented in the tests too):
   course's pre-dose baseline (on treatment starts strictly after the start,
   clasi.md section 2), so the skin it records is still that of the interval
   being watched.
-- A withdrawal's window is closed by the start of the *next course in start
-  order*; if that course started on or before the withdrawal date (overlap,
+- Only watched courses (registry `watched`: lenalidomide, thalidomide) have
+  events; a concomitant course of another drug never ends a watch.
+- A withdrawal's window is closed by the start of the *next watched course in
+  start order*; if that course started on or before the withdrawal date (overlap,
   a data error) the window is empty: the patient was never off the drug.
 - A reduction's window is closed by the next dose step of the course (any
   step, even one of the same daily amount: the regimen changed), the end of
@@ -39,13 +41,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from scoring.response import CourseResponse, Interpretation, course_response
-from scoring.timeline import (
+from clinical.rules.response import (
+    CourseResponse,
+    Interpretation,
+    baseline_bound,
+    course_response,
+)
+from clinical.record import (
     DEFAULT_THRESHOLDS,
     Assessment,
     Course,
     DoseStep,
-    PatientTimeline,
+    Interruption,
+    PatientRecord,
     Thresholds,
     format_mg,
     shift,
@@ -96,7 +104,7 @@ _EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "
 
 
 def _event_key(course_id: str, kind: EventKind, day: dt.date) -> str:
-    # Courses of one patient never overlap, so a withdrawal or a reduction is
+    # Watched courses of one patient never overlap, so a withdrawal or a reduction is
     # identified by its kind and date alone. Leaving the course id out keeps a
     # clinician's acknowledgement valid when the course row is re-created
     # (an import with --update) while the event itself is unchanged.
@@ -236,19 +244,21 @@ def _reductions(course: Course, watch_days: int) -> list[Event]:
     return found
 
 
-def events(timeline: PatientTimeline, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Event]:
-    """Every withdrawal (a course with an end date) and every dose reduction.
+def events(timeline: PatientRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Event]:
+    """Every withdrawal and every dose reduction of a WATCHED course (clasi.md section 3).
 
-    Sorted by date, then course order, a reduction before a withdrawal of the
-    same day (so a chart draws them in time order).
+    Courses of other drugs raise no event and never end a watch: a
+    withdrawal's watch is closed by the next watched course only. An
+    interruption is neither: the course runs through it. Sorted by date, then
+    course order, a reduction before a withdrawal of the same day (so a chart
+    draws them in time order).
     """
     found: list[tuple[tuple[dt.date, int, int], Event]] = []
-    courses = timeline.courses
-    for index, course in enumerate(courses):
+    for index, course in enumerate(timeline.watched_courses):
         for event in _reductions(course, thresholds.watch_days):
             found.append(((event.date, index, 0), event))
         if course.end is not None:
-            following = courses[index + 1] if index + 1 < len(courses) else None
+            following = timeline.next_watched(course)
             event = _withdrawal(course, following, thresholds.watch_days)
             found.append(((event.date, index, 1), event))
     return [event for _, event in sorted(found, key=lambda pair: pair[0])]
@@ -288,13 +298,13 @@ def _flag_for(
 
 
 def find_flags(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
 ) -> list[Flag]:
     """Every flag of clasi.md section 3 for one patient, sorted by visit date.
 
-    `today` reads the record as it stood that day (`PatientTimeline.as_of`);
+    `today` reads the record as it stood that day (`PatientRecord.as_of`);
     None uses everything recorded.
     """
     timeline = timeline.as_of(today)
@@ -317,9 +327,13 @@ class CourseSummary:
     stop_reason: str | None
     doses: tuple[DoseStep, ...]
     current_dose: DoseStep | None  # in force today (running) or at withdrawal (ended)
-    response: CourseResponse
+    response: CourseResponse | None  # None for a course of a drug that is not watched
     withdrawal_flag: Flag | None  # the one flag the withdrawal raised (relapse or worsening)
     reduction_flags: tuple[Flag, ...]  # flags raised by this course's dose reductions
+    drug: str = "lenalidomide"
+    label: str = "Lenalidomide"
+    watched: bool = True
+    interruptions: tuple[Interruption, ...] = ()
 
     @property
     def ongoing(self) -> bool:
@@ -327,44 +341,49 @@ class CourseSummary:
 
     @property
     def evaluable(self) -> bool:
-        return self.response.evaluable
+        return self.response is not None and self.response.evaluable
 
     @property
     def baseline_activity(self) -> int | None:
-        return self.response.baseline.activity if self.response.baseline else None
+        r = self.response
+        return r.baseline.activity if r is not None and r.baseline else None
 
     @property
     def best_activity(self) -> int | None:
-        return self.response.best.activity if self.response.best else None
+        r = self.response
+        return r.best.activity if r is not None and r.best else None
 
     @property
     def best_date(self) -> dt.date | None:
-        return self.response.best.date if self.response.best else None
+        r = self.response
+        return r.best.date if r is not None and r.best else None
 
     @property
     def interpretation(self) -> Interpretation | None:
-        return self.response.interpretation
+        return self.response.interpretation if self.response is not None else None
 
     @property
     def category(self) -> str | None:
-        return self.response.category
+        return self.response.category if self.response is not None else None
 
     @property
     def category_label(self) -> str | None:
-        interpretation = self.response.interpretation
+        interpretation = self.interpretation
         return interpretation.label if interpretation else None
 
     @property
     def time_to_complete_response_days(self) -> int | None:
-        return self.response.time_to_complete_response_days
+        r = self.response
+        return r.time_to_complete_response_days if r is not None else None
 
     @property
     def time_to_complete_response_weeks(self) -> int | None:
-        return self.response.time_to_complete_response_weeks
+        r = self.response
+        return r.time_to_complete_response_weeks if r is not None else None
 
     @property
     def ended_in_complete_response(self) -> bool:
-        return self.response.ended_in_complete_response
+        return self.response is not None and self.response.ended_in_complete_response
 
     @property
     def relapse_flag(self) -> Flag | None:
@@ -379,11 +398,13 @@ class CourseSummary:
 
 
 def course_summaries(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
 ) -> list[CourseSummary]:
-    """Per course, in start order: baseline, best response, time to CR, withdrawal, flags, dose."""
+    """Per course of every drug, in start order: baseline, best response, time to CR,
+    withdrawal, flags, dose. Only watched courses carry a response and flags
+    (clasi.md section 3); the others are listed with their doses and holds."""
     timeline = timeline.as_of(today)
     flags = find_flags(timeline, thresholds)
     summaries = []
@@ -397,7 +418,21 @@ def course_summaries(
                 stop_reason=course.stop_reason,
                 doses=course.doses,
                 current_dose=course.dose_on(course.end if course.end is not None else today),
-                response=course_response(course, timeline.assessments, today, thresholds),
+                response=(
+                    course_response(
+                        course,
+                        timeline.assessments,
+                        today,
+                        thresholds,
+                        baseline_bound(timeline, course),
+                    )
+                    if course.watched
+                    else None
+                ),
+                drug=course.drug,
+                label=course.label,
+                watched=course.watched,
+                interruptions=course.interruptions,
                 withdrawal_flag=next((f for f in mine if f.event == "withdrawal"), None),
                 reduction_flags=tuple(f for f in mine if f.event == "reduction"),
             )

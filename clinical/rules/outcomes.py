@@ -7,7 +7,7 @@ at the end, half-up, so 0.0625 shows as 0.063 and 14.25 as 14.3, never
 "banker's" 14.2 from a float.
 
 The chart datasets (`relapse_free_curve`, `mean_activity_by_week`) are plain
-data too; `scoring/charts.py` (plotly) draws them.
+data too; `clinical/charts/cohort.py` (plotly) draws them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from scoring.flares import FLAG_LABELS, Event, Flag, events, find_flags
-from scoring.response import course_baseline, course_response, on_treatment
-from scoring.timeline import DEFAULT_THRESHOLDS, PatientTimeline, Thresholds
+from clinical.rules.flares import FLAG_LABELS, Event, Flag, events, find_flags
+from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
+from clinical.record import DEFAULT_THRESHOLDS, PatientRecord, Thresholds
 
 __all__ = [
     "REPORT_KEYS",
@@ -93,6 +93,11 @@ class _CourseOutcome:
 
 
 
+def drug_ids(timeline: PatientRecord, drug: str) -> frozenset[str]:
+    """Ids of the patient's courses of `drug`."""
+    return frozenset(c.id for c in timeline.courses_of(drug))
+
+
 def _relapse_after_withdrawal(flags: Iterable[Flag], course_id: str) -> Flag | None:
     """The course's relapse-after-complete-response flag: only a withdrawal raises
     that kind (a reduction raises relapse_after_dose_reduction)."""
@@ -105,12 +110,22 @@ def _relapse_after_withdrawal(flags: Iterable[Flag], course_id: str) -> Flag | N
         None,
     )
 
+def _response(timeline: PatientRecord, course, thresholds: Thresholds, today: dt.date | None):
+    return course_response(
+        course, timeline.assessments, today, thresholds, baseline_bound(timeline, course)
+    )
+
+
 def _outcomes(
-    timeline: PatientTimeline, flags: list[Flag], thresholds: Thresholds, today: dt.date | None
+    timeline: PatientRecord,
+    flags: list[Flag],
+    thresholds: Thresholds,
+    today: dt.date | None,
+    drug: str,
 ) -> list[_CourseOutcome]:
     found = []
-    for course in timeline.courses:
-        response = course_response(course, timeline.assessments, today, thresholds)
+    for course in timeline.courses_of(drug):
+        response = _response(timeline, course, thresholds, today)
         relapse = _relapse_after_withdrawal(flags, course.id)
         found.append(
             _CourseOutcome(
@@ -129,11 +144,13 @@ def _outcomes(
 
 
 def cohort_report(
-    timelines: Iterable[PatientTimeline],
+    timelines: Iterable[PatientRecord],
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
+    drug: str = "lenalidomide",
 ) -> dict[str, Any]:
-    """The outcome report of exchange-format.md for these patients, as of `today`.
+    """The outcome report of exchange-format.md for these patients, as of `today`,
+    over the courses of one watched `drug` (the others never raise flags).
 
     - patients, courses: everything; stopped_for_adverse_event: every course
       whose stop reason is adverse_event (evaluable or not).
@@ -147,8 +164,8 @@ def cohort_report(
     outcomes: list[_CourseOutcome] = []
     flag_rows: list[dict[str, Any]] = []
     for timeline in patients:
-        flags = find_flags(timeline, thresholds)
-        outcomes.extend(_outcomes(timeline, flags, thresholds, today))
+        flags = [f for f in find_flags(timeline, thresholds) if f.course_id in drug_ids(timeline, drug)]
+        outcomes.extend(_outcomes(timeline, flags, thresholds, today, drug))
         flag_rows.extend(
             {
                 "patient": timeline.code,
@@ -352,7 +369,7 @@ class KaplanMeier:
         }
 
 
-def _follow_up(timeline: PatientTimeline, withdrawal: Event, relapse: Flag | None) -> int:
+def _follow_up(timeline: PatientRecord, withdrawal: Event, relapse: Flag | None) -> int:
     if relapse is not None:
         return relapse.days_after
     # Censored at the last relapse-free visit inside the watch window, which is
@@ -363,9 +380,10 @@ def _follow_up(timeline: PatientTimeline, withdrawal: Event, relapse: Flag | Non
 
 
 def relapse_free_curve(
-    timelines: Iterable[PatientTimeline],
+    timelines: Iterable[PatientRecord],
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
+    drug: str = "lenalidomide",
 ) -> KaplanMeier:
     """Kaplan-Meier of time from withdrawal in CR to a relapse flag.
 
@@ -382,8 +400,8 @@ def relapse_free_curve(
             e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
         }
         flags = find_flags(timeline, thresholds)
-        for course in timeline.courses:
-            response = course_response(course, timeline.assessments, today, thresholds)
+        for course in timeline.courses_of(drug):
+            response = _response(timeline, course, thresholds, today)
             if not response.ended_in_complete_response:
                 continue
             event = withdrawals[course.id]
@@ -432,10 +450,11 @@ class WeekActivity:
 
 
 def mean_activity_by_week(
-    timelines: Iterable[PatientTimeline],
+    timelines: Iterable[PatientRecord],
     today: dt.date | None = None,
     bin_weeks: int = 4,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    drug: str = "lenalidomide",
 ) -> list[WeekActivity]:
     """Mean CLASI-A by week since course start, over all courses.
 
@@ -449,9 +468,11 @@ def mean_activity_by_week(
         raise ValueError(f"bin_weeks must be an integer >= 1, got {bin_weeks!r}")
     by_week: dict[int, list[int]] = {}
     for timeline in (t.as_of(today) for t in timelines):
-        for course in timeline.courses:
+        for course in timeline.courses_of(drug):
             per_bin: dict[int, int] = {}
-            baseline = course_baseline(course, timeline.assessments, thresholds)
+            baseline = course_baseline(
+                course, timeline.assessments, thresholds, baseline_bound(timeline, course)
+            )
             if baseline is not None:
                 per_bin[0] = baseline.activity
             for a in on_treatment(course, timeline.assessments, today):

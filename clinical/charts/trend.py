@@ -6,7 +6,7 @@ starting?". Two panels share one time axis:
 
 - top: CLASI-A and CLASI-D, every course as a shaded band labelled with the
   drug, the dose in force as a step line (mg/day, right axis) with each step
-  labelled "10 mg every 2 days", withdrawals as dashed verticals, flagged
+  labelled "10 mg alternate days", withdrawals as dashed verticals, flagged
   visits as red diamonds ("Flare flag"), the severity limits 9 and 20 as
   dotted guides;
 - bottom: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
@@ -15,9 +15,10 @@ starting?". Two panels share one time axis:
   by the limit a clinician judges it by (anti-dsDNA by its upper limit, C3,
   C4, ANC and platelets by their lower limits) puts every limit on the one
   line "1 x limit", so "is anything out of range?" is read off one line;
-  out-of-range points are filled and larger, and the hover gives the real
-  value, unit and range. A value in a unit the range does not know is not
-  converted (scoring.signals' rule): it is left off and counted in a note.
+  out-of-range points are filled and larger, and the hover gives the value as
+  entered, its canonical value and the range. Values are compared in the
+  canonical unit (clinical.labs); a stored value whose unit is off the test's
+  list is left off and counted in a note.
 
 The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
 that travels to the page through `json_script` and is drawn by
@@ -36,10 +37,18 @@ from typing import Any
 
 from plotly.subplots import make_subplots
 
-from scoring.flares import Flag, events
-from scoring.response import CATEGORY_LABELS, course_baseline, interpret
-from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
-from scoring.timeline import Assessment, Course, PatientTimeline, Thresholds, format_mg, shift
+from clinical.rules.flares import Flag, events
+from clinical.rules.response import CATEGORY_LABELS, baseline_bound, course_baseline, interpret
+from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS, ReferenceRange
+from clinical.record import (
+    Assessment,
+    Course,
+    PatientRecord,
+    Thresholds,
+    format_mg,
+    shift,
+    treatments_text,
+)
 
 __all__ = [
     "FLAG_TRACE_NAME",
@@ -56,7 +65,6 @@ ACK_FLAG_TRACE_NAME = "Flare flag (acknowledged)"
 SEVERITY_LIMITS = (9, 20)  # mild 0-9, moderate 10-20, severe 21-70 (Klein 2011)
 COURSE_BAND_NAME = "course band"  # shapes' `name`, so a test or a script can find them
 WITHDRAWAL_LINE_NAME = "withdrawal"
-DRUG_LABEL = "Lenalidomide"
 
 # (test, label, colour, which limit the value is divided by)
 LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
@@ -67,10 +75,14 @@ LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
     ("platelets", "Platelets", "#a6761d", "low"),
 )
 
-# Where each panel's traces go: (x axis, y axis) in the two-row layout below.
+# Where each panel's traces go: (x axis, y axis) in the three-row layout below.
 _CLASI_AXES = ("x", "y")
 _DOSE_AXES = ("x", "y2")  # the secondary y axis of the top row
-_LAB_AXES = ("x2", "y3")
+_LANE_AXES = ("x2", "y3")  # the lane of the treatments not watched for flares
+_LAB_AXES = ("x3", "y4")
+_HOLD_PATTERN = {"shape": "/", "fgcolor": "#8a94a6", "bgcolor": "rgba(255,255,255,0.6)", "size": 8}
+_LANE_COLOUR = "#4f7f63"
+HOLD_TRACE_NAME = "On hold"
 
 
 @functools.lru_cache(maxsize=1)
@@ -82,12 +94,12 @@ def _skeleton() -> str:
     whole figure with plotly.graph_objects.Figure instead.
     """
     fig = make_subplots(
-        rows=2,
+        rows=3,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.07,
-        row_heights=[0.64, 0.36],
-        specs=[[{"secondary_y": True}], [{}]],
+        vertical_spacing=0.05,
+        row_heights=[0.56, 0.12, 0.32],
+        specs=[[{"secondary_y": True}], [{}], [{}]],
     )
     return json.dumps(fig.to_plotly_json()["layout"])
 
@@ -107,20 +119,14 @@ def _iso(day: dt.date) -> str:
     return day.isoformat()
 
 
-def dose_in_force(timeline: PatientTimeline, day: dt.date) -> tuple[Course | None, str]:
-    """The course running on `day` and the dose label ("10 mg every 2 days").
-
-    A course runs from its start up to and including its withdrawal date.
-    """
-    for course in timeline.courses:
-        if course.start <= day and (course.end is None or day <= course.end):
-            step = course.dose_on(day)
-            return course, step.label if step is not None else "dose not recorded"
-    return None, "off lenalidomide"
+def dose_in_force(timeline: PatientRecord, day: dt.date) -> tuple[Course | None, str]:
+    """The watched course in force on `day` and what was taken that day, every drug
+    ("Lenalidomide 10 mg daily; Hydroxychloroquine 200 mg daily")."""
+    return timeline.course_on(day), treatments_text(timeline.treatments_on(day))
 
 
 def response_label(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     assessment: Assessment,
     thresholds: Thresholds,
     baselines: dict[str, Assessment | None] | None = None,
@@ -132,12 +138,12 @@ def response_label(
     baseline says so; any other visit is off treatment.
     """
     if baselines is None:
-        baselines = {c.id: course_baseline(c, timeline.assessments, thresholds) for c in timeline.courses}
-    for course in timeline.courses:
+        baselines = _baselines(timeline, timeline.assessments, thresholds)
+    for course in timeline.watched_courses:
         baseline = baselines[course.id]
         if baseline == assessment:
-            return f"baseline of the course from {_iso(course.start)}"
-        if course.start < assessment.date and (course.end is None or assessment.date <= course.end):
+            return f"baseline of the {course.label.lower()} course from {_iso(course.start)}"
+        if course.start < assessment.date and course.in_force(assessment.date):
             if baseline is None:
                 return "no baseline for this course"
             result = interpret(baseline.activity, assessment.activity, thresholds)
@@ -145,26 +151,26 @@ def response_label(
     return "off treatment"
 
 
-def _limit_of(test: str, unit: str, side: str) -> tuple[ReferenceRange, Decimal] | None:
+def _baselines(
+    timeline: PatientRecord, assessments: Sequence[Assessment], thresholds: Thresholds
+) -> dict[str, Assessment | None]:
+    """The baseline of every watched course (never from an earlier watched course)."""
+    return {
+        c.id: course_baseline(c, assessments, thresholds, baseline_bound(timeline, c))
+        for c in timeline.watched_courses
+    }
+
+
+def _limit_of(test: str, side: str) -> tuple[ReferenceRange, Decimal] | None:
     for reference in (*REFERENCE_RANGES, *SAFETY_LIMITS):
-        if reference.test == test and reference.accepts(unit):
+        if reference.test == test:
             limit = reference.high if side == "high" else reference.low
             if limit is not None and limit > 0:
                 return reference, limit
     return None
 
 
-def _number(value: Decimal | str) -> Decimal | None:
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    try:
-        number = Decimal(str(value).strip())
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
-
-
-def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
+def _lab_traces(timeline: PatientRecord) -> tuple[list[dict[str, Any]], int]:
     """One trace per test: value / limit; returns the traces and how many values were left off."""
     traces = []
     skipped = 0
@@ -178,10 +184,10 @@ def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
         for lab in timeline.labs:
             if lab.test != test:
                 continue
-            number = _number(lab.value)
-            found = _limit_of(test, lab.unit, side)
+            number = lab.canonical  # None for a stored unit off the test's list
+            found = _limit_of(test, side)
             if number is None or found is None or number <= 0:
-                # Unknown unit: never converted. Zero or negative: no place on a log axis.
+                # Unit off the list: never guessed. Zero or negative: no place on a log axis.
                 skipped += 1
                 continue
             reference, limit = found
@@ -192,9 +198,10 @@ def _lab_traces(timeline: PatientTimeline) -> tuple[list[dict[str, Any]], int]:
             sizes.append(11 if out else 7)
             symbols.append("circle" if out else "circle-open")
             state = ("above" if side == "high" else "below") + " range" if out else "within range"
-            texts.append(
-                f"{label} {format_mg(number)} {lab.unit} ({reference.describe()}): {state}"
-            )
+            shown = f"{label} {format_mg(lab.value)} {lab.unit}"
+            if lab.unit != reference.unit:
+                shown += f" (= {format_mg(number)} {reference.unit})"
+            texts.append(f"{shown} ({reference.describe()}): {state}")
         if not xs:
             continue
         traces.append(
@@ -235,7 +242,7 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
         _DOSE_AXES,
         x=xs,
         y=ys,
-        name="Lenalidomide mg/day",
+        name=f"{course.label} mg/day",
         legendgroup="dose",
         mode="lines+markers+text",
         line={"shape": "hv", "color": _DOSE_COLOUR, "width": 2},
@@ -248,8 +255,92 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
     )
 
 
+def _hold_box(
+    axes: tuple[str, str], start: dt.date, end: dt.date, low: float, high: float, text: str,
+    first: bool,
+) -> dict[str, Any]:
+    """A hatched box over an interruption: the gap a clinician must see at a glance."""
+    x0, x1 = _iso(start), _iso(end)
+    return _scatter(
+        axes,
+        x=[x0, x1, x1, x0, x0],
+        y=[low, low, high, high, low],
+        mode="lines",
+        fill="toself",
+        fillcolor="rgba(255,255,255,0)",
+        fillpattern=_HOLD_PATTERN,
+        line={"color": "#8a94a6", "width": 1, "dash": "dot"},
+        name=HOLD_TRACE_NAME,
+        legendgroup="hold",
+        showlegend=first,
+        text=[text] * 5,
+        hoveron="fills+points",
+        hovertemplate="%{text}<extra></extra>",
+    )
+
+
+def _hold_text(course: Course, start: dt.date, end: dt.date | None, reason: str) -> str:
+    until = f"resumed {_iso(end)}" if end is not None else "still on hold"
+    return f"{course.label} on hold from {_iso(start)}, {until}" + (f" ({reason})" if reason else "")
+
+
+def _lane(
+    timeline: PatientRecord, last_day: dt.date | None, first_hold: bool
+) -> tuple[list[dict[str, Any]], list[str], bool]:
+    """The other treatments, one row per drug: a thick bar per course, hatched holds."""
+    others = [c for c in timeline.courses if not c.watched]
+    labels: list[str] = []
+    for course in others:
+        if course.label not in labels:
+            labels.append(course.label)
+    traces: list[dict[str, Any]] = []
+    for course in others:
+        y = labels.index(course.label)
+        end = max(course.end or last_day or course.start, course.start)
+        # Segments between holds: the bar is broken where the drug was not taken.
+        cuts = [(course.start, end)]
+        for hold in course.interruptions:
+            hold_end = min(hold.end or end, end)
+            pieces = []
+            for a, b in cuts:
+                if hold.start > a:
+                    pieces.append((a, min(b, hold.start)))
+                if hold_end < b:
+                    pieces.append((max(a, hold_end), b))
+            cuts = [(a, b) for a, b in pieces if a < b] or []
+            traces.append(
+                _hold_box(
+                    _LANE_AXES, hold.start, hold_end, y - 0.3, y + 0.3,
+                    _hold_text(course, hold.start, hold.end, hold.reason), first_hold,
+                )
+            )
+            first_hold = False
+        xs: list[str | None] = []
+        hovers: list[str | None] = []
+        for a, b in cuts:
+            dose = course.dose_on(a)
+            words = f"{course.label} {dose.label if dose else 'dose not recorded'} from {_iso(a)}"
+            xs += [_iso(a), _iso(b), None]
+            hovers += [words, words, None]
+        traces.append(
+            _scatter(
+                _LANE_AXES,
+                x=xs,
+                y=[y if x is not None else None for x in xs],
+                mode="lines",
+                line={"color": _LANE_COLOUR, "width": 10},
+                name=course.label,
+                legendgroup="lane",
+                showlegend=False,
+                hovertext=hovers,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    return traces, labels, first_hold
+
+
 def trend_figure(
-    timeline: PatientTimeline,
+    timeline: PatientRecord,
     flags: Sequence[Flag] = (),
     *,
     acknowledged: Iterable[str] = (),
@@ -272,7 +363,7 @@ def trend_figure(
     # -- top panel: CLASI ------------------------------------------------
     assessments = timeline.assessments
     x = [_iso(a.date) for a in assessments]
-    baselines = {c.id: course_baseline(c, assessments, thresholds) for c in timeline.courses}
+    baselines = _baselines(timeline, assessments, thresholds)
     custom = []
     for a in assessments:
         _, dose = dose_in_force(timeline, a.date)
@@ -330,9 +421,21 @@ def trend_figure(
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     dose_traces = []
-    for course in timeline.courses:
+    hold_traces: list[dict[str, Any]] = []
+    first_hold = True
+    band_top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [20]) + 3
+    for course in timeline.watched_courses:
         band_end = course.end or last_day or course.start
         band_end = max(band_end, course.start)
+        for hold in course.interruptions:
+            hold_end = min(hold.end or band_end, band_end)
+            hold_traces.append(
+                _hold_box(
+                    _CLASI_AXES, hold.start, max(hold_end, hold.start), 0, band_top,
+                    _hold_text(course, hold.start, hold.end, hold.reason), first_hold,
+                )
+            )
+            first_hold = False
         shapes.append(
             {
                 "type": "rect",
@@ -351,7 +454,7 @@ def trend_figure(
         running = "" if course.end else " (running)"
         annotations.append(
             {
-                "text": f"<b>{DRUG_LABEL}</b>{running}",
+                "text": f"<b>{course.label}</b>{running}",
                 "xref": "x",
                 "yref": "paper",
                 "x": _iso(course.start),
@@ -431,9 +534,28 @@ def trend_figure(
             }
         )
 
+    named: set[str] = set()
     for trace in dose_traces:
-        # Only the first dose trace shows in the legend: one entry for the drug.
-        data.append({**trace, "showlegend": trace is dose_traces[0]})
+        # One legend entry per drug, however many courses it had.
+        data.append({**trace, "showlegend": trace["name"] not in named})
+        named.add(trace["name"])
+    data.extend(hold_traces)
+
+    # -- middle lane: every other treatment --------------------------------
+    lane_traces, lane_labels, first_hold = _lane(timeline, last_day, first_hold)
+    data.extend(lane_traces)
+    if not lane_labels:
+        annotations.append(
+            {
+                "text": "No other treatment recorded",
+                "xref": "x2 domain",
+                "yref": "y3 domain",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 11, "color": "#5b6676"},
+            }
+        )
 
     # -- bottom panel: labs as multiples of their limits -------------------
     lab_traces, skipped = _lab_traces(timeline)
@@ -443,8 +565,8 @@ def trend_figure(
             {
                 "type": "line",
                 "name": "reference limit",
-                "xref": "x2 domain",
-                "yref": "y3",
+                "xref": "x3 domain",
+                "yref": "y4",
                 "x0": 0,
                 "x1": 1,
                 "y0": 1,
@@ -455,8 +577,8 @@ def trend_figure(
         annotations.append(
             {
                 "text": "limit (1 ×)",
-                "xref": "x2 domain",
-                "yref": "y3",
+                "xref": "x3 domain",
+                "yref": "y4",
                 "x": 0,
                 "y": 0,  # log axis: annotation y is log10 of the value
                 "xanchor": "left",
@@ -477,14 +599,14 @@ def trend_figure(
                 hoverinfo="skip",
                 showlegend=False,
                 name="no lab results",
-                axes=("x2", "y3"),
+                axes=_LAB_AXES,
             )
         )
         annotations.append(
             {
                 "text": "No anti-dsDNA, C3, C4, ANC or platelet results recorded",
-                "xref": "x2 domain",
-                "yref": "y3 domain",
+                "xref": "x3 domain",
+                "yref": "y4 domain",
                 "x": 0.5,
                 "y": 0.5,
                 "showarrow": False,
@@ -495,8 +617,8 @@ def trend_figure(
         annotations.append(
             {
                 "text": f"{skipped} lab value{'s' if skipped != 1 else ''} in another unit not charted",
-                "xref": "x2 domain",
-                "yref": "y3 domain",
+                "xref": "x3 domain",
+                "yref": "y4 domain",
                 "x": 1,
                 "y": 1,
                 "xanchor": "right",
@@ -508,13 +630,13 @@ def trend_figure(
 
     top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [moderate])
     max_dose = max(
-        [float(s.daily_mg) for c in timeline.courses for s in c.doses] + [10.0]
+        [float(s.daily_mg) for c in timeline.watched_courses for s in c.doses] + [10.0]
     )
     layout = json.loads(_skeleton())
     layout.update(
         shapes=shapes,
         annotations=layout.get("annotations", []) + annotations,
-        height=560,
+        height=640,
         margin={"l": 56, "r": 56, "t": 36, "b": 40},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 13},
         plot_bgcolor="#ffffff",
@@ -531,7 +653,13 @@ def trend_figure(
         title={"text": "mg/day"}, range=[0, dose_top], dtick=5 if dose_top <= 25 else 10,
         showgrid=False, zeroline=False,
     )
+    n_lanes = max(len(lane_labels), 1)
     layout["yaxis3"].update(
+        # Reversed: the first drug on top.
+        tickvals=list(range(len(lane_labels))), ticktext=lane_labels, range=[n_lanes - 0.4, -0.6],
+        showgrid=False, zeroline=False, fixedrange=True,
+    )
+    layout["yaxis4"].update(
         title={"text": "× limit"}, type="log", gridcolor="#eceff3", zeroline=False,
         tickvals=[0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50],
     )
@@ -539,7 +667,8 @@ def trend_figure(
     # axis would otherwise pull the shared range back to plotly's default (2000).
     x_range = _date_range(dates, last_day)
     layout["xaxis"].update(type="date", gridcolor="#eceff3", range=x_range)
-    layout["xaxis2"].update(
+    layout["xaxis2"].update(type="date", gridcolor="#eceff3", range=x_range)
+    layout["xaxis3"].update(
         type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d", range=x_range
     )
     return {"data": data, "layout": layout}

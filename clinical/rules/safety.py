@@ -8,22 +8,26 @@ clasi.md section 5 lists what a clinician expects the record to carry:
   2 weeks with irregular cycles), and one 4 weeks after stopping.
 - Blood counts: weekly for 8 weeks, then monthly ("a sensible default").
 
-This module answers "when is the next one due?" from a `PatientTimeline` and
+This module answers "when is the next one due?" from a `PatientRecord` and
 a `today` the caller passes (never the clock, so a test pins any date). It
 does NOT raise the abnormal-result flags: ANC < 1.0, platelets < 50 and a
-positive pregnancy test are `scoring.signals.safety_signals`; here a positive
+positive pregnancy test are `clinical.rules.signals.safety_signals`; here a positive
 test only changes the status wording. It does not replace the national
 pregnancy-prevention programme's verification (section 5).
 
 Interpretations (**project rules**, where section 5 is silent or the record
 cannot see what the rule needs):
 
-- Reproductive potential is an argument: the timeline carries no such field.
+- Only courses of drugs whose registry profile asks for it are monitored
+  (pregnancy prevention: lenalidomide, thalidomide; blood counts:
+  lenalidomide). An interruption does not pause the schedule (section 5.1:
+  "interruptions included").
+- Reproductive potential is an argument (the page passes the patient's field).
 - A course runs on `today` when it started on or before `today` and has no
   withdrawal date or a withdrawal date after `today`. From the withdrawal date
   on, it is stopped. A course starting after `today` is planned.
 - Only labs dated on or before `today` count: a future-dated entry is not a
-  test done (the same reading as `PatientTimeline.as_of`).
+  test done (the same reading as `PatientRecord.as_of`).
 - Any recorded pregnancy test counts as "a test" for the schedule (a
   positive one too: the schedule is kept, the signal is raised elsewhere).
   The pre-treatment tests must be NEGATIVE.
@@ -63,7 +67,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from scoring.timeline import Course, LabValue, PatientTimeline, shift
+from clinical.record import Course, Lab, PatientRecord, shift
 
 __all__ = [
     "BLOOD_COUNT_TESTS",
@@ -145,12 +149,13 @@ def _iso(day: dt.date) -> str:
     return day.isoformat()
 
 
-def _result(lab: LabValue) -> str:
+def _result(lab: Lab) -> str:
     return str(lab.value).strip().lower()
 
 
 def _running(course: Course, today: dt.date) -> bool:
-    return course.start <= today and (course.end is None or course.end > today)
+    # Stopped from the withdrawal date on: that day the 4-weeks-after test starts counting.
+    return course.in_force(today) and not course.stopped_by(today)
 
 
 def _scheduled(anchor: dt.date, start: dt.date, weekly_days: int) -> tuple[dt.date, bool]:
@@ -163,7 +168,7 @@ def _due_words(what: str, due: dt.date, overdue: bool) -> str:
     return f"{what} OVERDUE since {_iso(due)}" if overdue else f"{what} due {_iso(due)}"
 
 
-def _missing_pretreatment(course: Course, tests: list[LabValue]) -> tuple[str, ...]:
+def _missing_pretreatment(course: Course, tests: list[Lab]) -> tuple[str, ...]:
     negatives = [t for t in tests if _result(t) == "negative"]
     late_window = shift(course.start, -PRETREATMENT_LATE_DAYS)
     early_window = shift(course.start, -PRETREATMENT_EARLY_DAYS)
@@ -189,23 +194,25 @@ def _missing_pretreatment(course: Course, tests: list[LabValue]) -> tuple[str, .
 
 
 def pregnancy_monitoring(
-    timeline: PatientTimeline, today: dt.date, reproductive_potential: bool
+    timeline: PatientRecord, today: dt.date, reproductive_potential: bool
 ) -> PregnancyMonitoring | None:
     """The pregnancy-test status (clasi.md section 5); None when none is due.
 
     None: not of reproductive potential, no course, or the 4-week test after
     the last course's withdrawal is recorded.
     """
-    if not reproductive_potential or not timeline.courses:
+    # Courses of teratogenic drugs under a pregnancy prevention programme only.
+    courses = tuple(c for c in timeline.courses if c.profile.pregnancy_prevention)
+    if not reproductive_potential or not courses:
         return None
     tests = [lab for lab in timeline.labs if lab.test == "pregnancy" and lab.date <= today]
     last = tests[-1] if tests else None
     last_test = last.date if last else None
     last_result = _result(last) if last else None
 
-    running = next((c for c in timeline.courses if _running(c, today)), None)
-    planned = next((c for c in timeline.courses if c.start > today), None)
-    started = [c for c in timeline.courses if c.start <= today]
+    running = next((c for c in courses if _running(c, today)), None)
+    planned = next((c for c in courses if c.start > today), None)
+    started = [c for c in courses if c.start <= today]
 
     missing: tuple[str, ...] = ()
     if running is not None:
@@ -254,7 +261,7 @@ def pregnancy_monitoring(
         headline = _due_words("Pregnancy test", due, overdue)
         text = f"{headline} (4 weeks after stopping on {_iso(course.end)})."
     if last_result == "positive":
-        # Status only: the positive test itself is a safety signal (scoring.signals).
+        # Status only: the positive test itself is a safety signal (clinical.rules.signals).
         text += f" Last test positive ({_iso(last_test)})."
     elif last_test is not None:
         text += f" Last test {_iso(last_test)} ({last_result})."
@@ -272,10 +279,13 @@ def pregnancy_monitoring(
 
 
 def blood_count_monitoring(
-    timeline: PatientTimeline, today: dt.date
+    timeline: PatientRecord, today: dt.date
 ) -> BloodCountMonitoring | None:
     """The blood-count status while a course runs (clasi.md section 5); None otherwise."""
-    course = next((c for c in timeline.courses if _running(c, today)), None)
+    course = next(
+        (c for c in timeline.courses if c.profile.blood_count_monitoring and _running(c, today)),
+        None,
+    )
     if course is None:
         return None
     days = sorted(
@@ -294,7 +304,7 @@ def blood_count_monitoring(
 
 
 def safety_monitoring(
-    timeline: PatientTimeline, today: dt.date, reproductive_potential: bool
+    timeline: PatientRecord, today: dt.date, reproductive_potential: bool
 ) -> SafetyMonitoring:
     return SafetyMonitoring(
         pregnancy=pregnancy_monitoring(timeline, today, reproductive_potential),

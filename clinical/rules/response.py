@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from scoring.timeline import DEFAULT_THRESHOLDS, Assessment, Course, Thresholds, shift
+from clinical.record import DEFAULT_THRESHOLDS, Assessment, Course, PatientRecord, Thresholds, shift
 
 __all__ = [
     "CATEGORIES",
@@ -21,6 +21,7 @@ __all__ = [
     "Category",
     "CourseResponse",
     "Interpretation",
+    "baseline_bound",
     "course_baseline",
     "course_response",
     "interpret",
@@ -109,19 +110,32 @@ def interpret(
 
 
 def course_baseline(
-    course: Course, assessments: Iterable[Assessment], thresholds: Thresholds = DEFAULT_THRESHOLDS
+    course: Course,
+    assessments: Iterable[Assessment],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    after: dt.date | None = None,
 ) -> Assessment | None:
     """The last CLASI on or before the course start, at most `baseline_lookback_days` before.
 
     Window: start - 30 days .. start, both inclusive (**project rule**, clasi.md
-    section 2). A visit on the start day is the pre-dose baseline.
+    section 2). A visit on the start day is the pre-dose baseline. `after`:
+    the withdrawal date of the previous watched course (`baseline_bound`); a
+    visit on or before it belongs to that course, never to this one.
     """
     earliest = shift(course.start, -thresholds.baseline_lookback_days)
     baseline = None
     for a in _in_order(assessments):
-        if earliest <= a.date <= course.start:
+        if earliest <= a.date <= course.start and (after is None or a.date > after):
             baseline = a
     return baseline
+
+
+def baseline_bound(record: PatientRecord, course: Course) -> dt.date | None:
+    """The day a course's baseline must come after: the withdrawal of the previous
+    watched course (clasi.md section 2); None when there is none. Courses of
+    other drugs never bound a baseline."""
+    previous = record.previous_watched(course)
+    return previous.end if previous is not None else None
 
 
 def on_treatment(
@@ -169,10 +183,14 @@ def course_response(
     assessments: Iterable[Assessment],
     today: dt.date | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    after: dt.date | None = None,
 ) -> CourseResponse:
-    """Baseline, best response, time to CR and the state at withdrawal of one course."""
+    """Baseline, best response, time to CR and the state at withdrawal of one course.
+
+    `after`: see `course_baseline` (the previous watched course's withdrawal).
+    """
     ordered = _in_order(assessments)
-    baseline = course_baseline(course, ordered, thresholds)
+    baseline = course_baseline(course, ordered, thresholds, after)
     treated = on_treatment(course, ordered, today)
     # min() keeps the first of equal values, and `treated` is in date order: ties -> earliest.
     best = min(treated, key=lambda a: a.activity) if treated else None
@@ -201,5 +219,5 @@ def course_response(
 
 
 def _in_order(assessments: Iterable[Assessment]) -> tuple[Assessment, ...]:
-    # PatientTimeline already sorts; sorting again keeps these helpers safe on any iterable.
+    # PatientRecord already sorts; sorting again keeps these helpers safe on any iterable.
     return tuple(sorted(assessments, key=lambda a: (a.date, a.visit_id)))

@@ -14,8 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.clasi import Exam, ExamError, parse_exam, parse_exam_all_errors, score
-from scoring.instrument import CLASI, Instrument
+from clinical.instruments.exam import Exam, ExamError, parse_exam, parse_exam_all_errors, score
+from clinical.instruments.instrument import Instrument
+from clinical.instruments.clasi import CLASI
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FLAG = CLASI.modifier.key

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scoring.clasi import (
+from clinical.instruments.exam import (
     Exam,
     ExamError,
     Score,
@@ -23,8 +23,8 @@ from scoring.clasi import (
     score_data,
     severity_band,
 )
-from scoring.instrument import CLASI
-from tests.scoring.exchange_example import ANSWER, EXAMPLE
+from clinical.instruments.clasi import CLASI
+from tests.clinical.exchange_example import ANSWER, EXAMPLE
 
 AREAS = [a.key for a in CLASI.areas]
 

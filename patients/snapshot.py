@@ -1,0 +1,203 @@
+"""The ONE reader of patients' whole records: stored rows -> clinical.record.
+
+Every page, the export, the CSV and the cohort report start here
+(architecture.md). `records_for` reads any number of patients in a fixed
+number of queries (one per table, values_list rows, no model instances):
+
+- the patients (none when loaded Patient objects are passed),
+- courses, dose steps, interruptions,
+- labs (with their visit's date),
+- with `full=True` (the patient page, the export, the CSV): visits with their
+  examination (weight, note, clinician, totals and stored items, one joined
+  query) and adverse events;
+- with `full=False` (flags, worklists, the report): the assessments' totals
+  alone.
+
+A queryset of patients stays a subquery (no 2,000-element IN list: SQLite
+caps parameters).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from clinical.record import (
+    AdverseEvent as RecordAdverseEvent,
+    Assessment,
+    Course,
+    DoseStep,
+    History,
+    Interruption,
+    Lab,
+    PatientRecord,
+    Visit,
+)
+from patients.models import (
+    AdverseEvent as StoredAdverseEvent,
+    Course as StoredCourse,
+    DoseStep as StoredDoseStep,
+    Interruption as StoredInterruption,
+    LabResult,
+    LabTest,
+    Patient,
+    Visit as StoredVisit,
+)
+
+__all__ = ["PATIENT_FIELDS", "record_for", "records_for"]
+
+PATIENT_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "sex",
+    "birth_date",
+    "cle_subtypes",
+    "sle",
+    "sle_diagnosed",
+    "reproductive_potential",
+    "note",
+    "history_vte",
+    "history_antiphospholipid",
+    "history_oestrogen_contraception",
+    "history_thalidomide_neuropathy",
+    "history_note",
+)
+
+
+def plain(value: Any) -> Any:
+    """A stored Decimal without the column's padding: 30.0000 -> 30, 0.7000 -> 0.7.
+
+    Equal in value; messages and the export read "30", not "30.0000".
+    """
+    if not isinstance(value, Decimal):
+        return value
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
+
+
+def records_for(
+    patients: QuerySet[Patient] | Iterable[Patient], *, full: bool = True
+) -> dict[Any, PatientRecord]:
+    """{patient id: PatientRecord} in a fixed number of queries (see the module doc).
+
+    The dict follows the order of `patients`.
+    """
+    from scoring.models import Assessment as StoredAssessment
+
+    if isinstance(patients, QuerySet):
+        rows = list(patients.values(*PATIENT_FIELDS))
+        ids: Any = patients.values("id")
+    else:
+        rows = [{f: getattr(p, f) for f in PATIENT_FIELDS} for p in patients]
+        ids = [row["id"] for row in rows]
+    if not rows:
+        return {}
+
+    doses: dict = defaultdict(list)
+    for pk, course_id, date, mg, every in StoredDoseStep.objects.filter(
+        course__patient_id__in=ids
+    ).values_list("id", "course_id", "date", "mg", "every_days"):
+        doses[course_id].append(DoseStep(date, plain(mg), every, str(pk)))
+
+    holds: dict = defaultdict(list)
+    for pk, course_id, start, end, reason in StoredInterruption.objects.filter(
+        course__patient_id__in=ids
+    ).values_list("id", "course_id", "start", "end", "reason"):
+        holds[course_id].append(Interruption(start, end, reason, str(pk)))
+
+    courses: dict = defaultdict(list)
+    for patient_id, pk, drug, name, start, end, reason in StoredCourse.objects.filter(
+        patient_id__in=ids
+    ).values_list("patient_id", "id", "drug", "drug_name", "start", "end", "stop_reason"):
+        courses[patient_id].append(
+            Course(
+                str(pk),
+                start,
+                end,
+                reason or None,
+                tuple(doses.get(pk, ())),
+                drug,
+                name,
+                tuple(holds.get(pk, ())),
+            )
+        )
+
+    assessments: dict = defaultdict(list)
+    if not full:
+        for row in StoredAssessment.objects.filter(visit__patient_id__in=ids).values_list(
+            "visit__patient_id", "visit_id", "visit__date", "activity", "damage", "instrument"
+        ):
+            assessments[row[0]].append(Assessment(str(row[1]), *row[2:]))
+
+    labs: dict = defaultdict(list)
+    for patient_id, date, test, value, result, unit in LabResult.objects.filter(
+        visit__patient_id__in=ids
+    ).values_list("visit__patient_id", "visit__date", "test", "value", "result", "unit"):
+        shown = result if test == LabTest.PREGNANCY else plain(value)
+        labs[patient_id].append(Lab(date, test, shown, unit))
+
+    visits: dict = defaultdict(list)
+    if full:
+        events: dict = defaultdict(list)
+        for visit_id, term, grade in StoredAdverseEvent.objects.filter(
+            visit__patient_id__in=ids
+        ).values_list("visit_id", "term", "grade").order_by("visit_id", "term", "grade"):
+            events[visit_id].append(RecordAdverseEvent(term, grade))
+        # Each visit with its examination (LEFT JOIN): one query for both.
+        for row in StoredVisit.objects.filter(patient_id__in=ids).values_list(
+            "id",
+            "patient_id",
+            "date",
+            "weight_kg",
+            "note",
+            "clinician__username",
+            "assessment__activity",
+            "assessment__damage",
+            "assessment__instrument",
+            "assessment__items",
+        ):
+            pk, patient_id, date, weight, note, clinician, activity, damage, instrument, items = row
+            visits[patient_id].append(
+                Visit(str(pk), date, plain(weight), note, tuple(events.get(pk, ())), clinician or "")
+            )
+            if activity is not None:
+                assessments[patient_id].append(
+                    Assessment(str(pk), date, activity, damage, instrument, items)
+                )
+
+    return {
+        row["id"]: PatientRecord(
+            code=row["code"],
+            courses=tuple(courses.get(row["id"], ())),
+            assessments=tuple(assessments.get(row["id"], ())),
+            labs=tuple(labs.get(row["id"], ())),
+            sle_diagnosed=row["sle_diagnosed"],
+            sle=row["sle"],
+            sex=row["sex"],
+            birth_date=row["birth_date"],
+            reproductive_potential=row["reproductive_potential"],
+            history=History(
+                row["history_vte"],
+                row["history_antiphospholipid"],
+                row["history_oestrogen_contraception"],
+                row["history_thalidomide_neuropathy"],
+                row["history_note"],
+            ),
+            visits=tuple(visits.get(row["id"], ())),
+            name=row["name"],
+            note=row["note"],
+            cle_subtypes=tuple(row["cle_subtypes"] or ()),
+            id=str(row["id"]),
+        )
+        for row in rows
+    }
+
+
+def record_for(patient: Patient, *, full: bool = True) -> PatientRecord:
+    """One loaded patient's record (no query for the patient row itself)."""
+    return records_for([patient], full=full)[patient.pk]
