@@ -19,6 +19,17 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from patients import selectors, services
+from patients.concurrency import (
+    StaleEdit,
+    carry_version,
+    conflict,
+    differences,
+    form_conflict,
+    form_texts,
+    gone_page,
+    take_version,
+    text,
+)
 from patients.forms import (
     ClasiGrid,
     CourseEditForm,
@@ -31,7 +42,7 @@ from patients.forms import (
     VisitForm,
     WithdrawForm,
 )
-from patients.models import Course, DoseStep, Patient, Visit
+from patients.models import Course, DoseStep, LabTest, Patient, PregnancyResult, Visit
 from scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
@@ -102,9 +113,14 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         ),
         "course_forms": {
             course.pk: {
-                "dose": DoseStepForm(auto_id=f"id_dose_{course.pk}_%s", initial={"date": today}),
-                "withdraw": WithdrawForm(
-                    auto_id=f"id_withdraw_{course.pk}_%s", initial={"end": today}
+                # Each carries the course's version: a dose decided on a stale page is refused.
+                "dose": carry_version(
+                    DoseStepForm(auto_id=f"id_dose_{course.pk}_%s", initial={"date": today}),
+                    course.version,
+                ),
+                "withdraw": carry_version(
+                    WithdrawForm(auto_id=f"id_withdraw_{course.pk}_%s", initial={"end": today}),
+                    course.version,
                 ),
             }
             for course in record["courses"]
@@ -146,20 +162,30 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Patient, "patient_id")
 def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id, write=True)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = carry_version(PatientForm(request.POST or None, instance=patient), patient.version)
+    stale, status = None, 200
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
         try:
-            services.update_patient(patient, **form.cleaned_data)
+            saved = services.update_patient(patient, version=version, **data)
+        except StaleEdit as error:
+            # Refused: the form keeps what was typed, the saved values go beside it.
+            patient = error.current
+            current = {name: getattr(patient, name, None) for name in form.fields}
+            stale, status = form_conflict(form, error, "this patient", current), 409
         except ValidationError as error:
             # The form mutated the instance in is_valid(); re-read before re-rendering.
             patient.refresh_from_db()
             _apply_errors(form, error)
         else:
-            messages.success(request, f"Patient {patient.code} saved.")
-            return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+            messages.success(request, f"Patient {saved.code} saved.")
+            return redirect("patients:detail", patient_id=saved.pk)
+    return render(request, "patients/patient_form.html",
+                  {"form": form, "patient": patient, "conflict": stale}, status=status)
 
 
 @require_safe
@@ -203,6 +229,7 @@ class VisitForms:
     def __init__(self, request: HttpRequest, patient: Patient, visit: Visit | None = None) -> None:
         clinicians = selectors.clinicians_of(patient.clinic)
         data = request.POST if request.method == "POST" else None
+        self.read_version = visit.version if visit is not None else None
         if data is not None:
             self.visit = VisitForm(data, clinicians=clinicians)
             self.grid = ClasiGrid(data)
@@ -223,6 +250,9 @@ class VisitForms:
             events = list(visit.adverse_events.all())
             self.labs = LabsForm(initial=LabsForm.initial_from(visit.labs.all()))
             self.events = EventsForm(initial=EventsForm.initial_from(events), rows=len(events) + 2)
+        if visit is not None:
+            # An edit carries the version it was read at (patients/concurrency.py).
+            carry_version(self.visit, visit.version)
 
     def is_valid(self) -> bool:
         results = [self.visit.is_valid(), self.grid.is_valid(), self.labs.is_valid(),
@@ -231,7 +261,9 @@ class VisitForms:
 
     def service_arguments(self) -> dict:
         data = self.visit.cleaned_data
+        versioned = {"version": data["version"]} if "version" in data else {}
         return {
+            **versioned,
             "date": data["date"],
             "clinician": data.get("clinician"),
             "note": data.get("note") or "",
@@ -268,11 +300,63 @@ def _panel(patient: Patient, forms: VisitForms, visit: Visit | None) -> dict:
     }
 
 
+def _visit_texts(forms: VisitForms, args: dict) -> dict[str, tuple[str, str]]:
+    """{key: (label, words)} of a visit as the service takes it, for the side-by-side
+    of a refused stale save: the same words for the saved visit and the typed one."""
+    out = form_texts(forms.visit, args, ["date", "clinician", "note"])
+    exam = args["exam"]
+    out["clasi"] = ("CLASI examination", "recorded" if exam is not None else "not done")
+    grid = ClasiGrid(initial=exam)
+    for cell in grid._cells.values():
+        value = cell.value or "0"
+        words = cell.item.label_of(int(value)) if value.isdigit() and int(value) in cell.item.values else ""
+        shown = f"{value} ({words})" if words else value
+        out[cell.name] = (cell.label, shown if exam is not None else "—")
+    if exam is not None:
+        out["clasi-flag"] = (grid.modifier.label, text(None, grid.flag_checked))
+    labs = {lab.test: lab for lab in args["labs"]}
+    for test in LabTest:
+        lab = labs.get(test.value)
+        if lab is None:
+            words = "—"
+        elif test == LabTest.PREGNANCY:
+            words = PregnancyResult(lab.result).label
+        else:
+            words = f"{text(None, lab.value)} {lab.unit}".strip()
+        out[f"lab-{test.value}"] = (test.label, words)
+    events = sorted((e.term.strip(), e.grade) for e in args["adverse_events"])
+    out["events"] = ("Adverse events",
+                     "\n".join(f"{term} (grade {grade})" for term, grade in events) or "—")
+    return out
+
+
+def _visit_conflict(forms: VisitForms, stale: StaleEdit):
+    """The saved visit beside the typed one, field by field; the form takes the
+    current version so that saving again replaces the other person's change."""
+    from patients.services import AdverseEventInput, LabInput
+
+    current = stale.current
+    saved = {
+        "date": current.date,
+        "clinician": current.clinician,
+        "note": current.note,
+        "exam": selectors.stored_exam(current),
+        "labs": [LabInput(test=lab.test, value=lab.value, result=lab.result, unit=lab.unit)
+                 for lab in current.labs.all()],
+        "adverse_events": [AdverseEventInput(term=e.term, grade=e.grade)
+                           for e in current.adverse_events.all()],
+    }
+    rows = differences(_visit_texts(forms, saved), _visit_texts(forms, forms.service_arguments()))
+    take_version(forms.visit, current.version)
+    return conflict(stale, "this visit", rows)
+
+
 def _render_visit_form(request, patient: Patient, forms: VisitForms, visit: Visit | None,
-                       status: int = 200) -> HttpResponse:
+                       status: int = 200, stale=None) -> HttpResponse:
     context = {
         "patient": patient,
         "visit": visit,
+        "conflict": stale,
         "forms": forms,
         "grid": forms.grid,
         "nav": "patients",
@@ -291,6 +375,11 @@ def _visit_form_view(
         if forms.is_valid():
             try:
                 saved = save(forms.service_arguments())
+            except StaleEdit as error:
+                # Refused, nothing written: what was typed stays, the saved visit beside it.
+                stale = _visit_conflict(forms, error)
+                return _render_visit_form(request, patient, forms, error.current, status=409,
+                                          stale=stale)
             except ValidationError as error:
                 forms.apply_service_errors(error)
             else:
@@ -309,6 +398,7 @@ def visit_create(request: HttpRequest, patient_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Visit, "visit_id")
 def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id, write=True)
     return _visit_form_view(
@@ -361,6 +451,7 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Visit, "visit_id")
 def visit_delete(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id, write=True)
     if request.method == "POST":
@@ -383,11 +474,22 @@ def _course_for(request: HttpRequest, course_id) -> Course:
 
 
 def _course_page(request, patient: Patient, form, *, title: str, submit: str,
-                 course: Course | None = None, status: int = 200) -> HttpResponse:
+                 course: Course | None = None, status: int = 200, stale=None) -> HttpResponse:
     return render(request, "patients/course_form.html", {
         "patient": patient, "course": course, "form": form, "title": title, "submit": submit,
-        "nav": "patients",
+        "nav": "patients", "conflict": stale,
     }, status=status)
+
+
+def _saved_course_values(course: Course) -> dict:
+    """A course's saved values under the names of every course form's fields: its
+    dates and reason, and its latest dose step (what a dose form would change)."""
+    latest = course.dose_steps.order_by("-date").first()
+    return {
+        "start": course.start, "end": course.end, "stop_reason": course.stop_reason,
+        "date": latest and latest.date, "mg": latest and latest.mg,
+        "every_days": latest and latest.every_days,
+    }
 
 
 def _course_form_view(
@@ -409,6 +511,11 @@ def _course_form_view(
         if form.is_valid():
             try:
                 message = save(form.cleaned_data)
+            except StaleEdit as error:
+                # Refused, nothing written: the typed values stay, the saved course beside them.
+                stale = form_conflict(form, error, "this course", _saved_course_values(error.current))
+                return _course_page(request, patient, form, title=title, submit=submit,
+                                    course=error.current, status=409, stale=stale)
             except ValidationError as error:
                 if course is not None:
                     # The transaction rolled back; the in-memory course may not have.
@@ -436,9 +543,11 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = DoseStepForm(request.POST or None, initial={"date": timezone.localdate()})
+    form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()}),
+                         course.version)
 
     def save(data: dict) -> str:
         return f"Dose step saved: {services.add_dose_step(course, **data)}."
@@ -450,6 +559,7 @@ def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(DoseStep, "step_id")
 def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
     step = get_for_user(request.user, DoseStep.objects.select_related("course__patient"), step_id,
                         write=True)
@@ -465,9 +575,11 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = WithdrawForm(request.POST or None, initial={"end": timezone.localdate()})
+    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()}),
+                         course.version)
 
     def save(data: dict) -> str:
         services.withdraw(course, **data)
@@ -481,10 +593,11 @@ def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_edit(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     initial = {"start": course.start, "end": course.end, "stop_reason": course.stop_reason}
-    form = CourseEditForm(request.POST or None, initial=initial)
+    form = carry_version(CourseEditForm(request.POST or None, initial=initial), course.version)
 
     def save(data: dict) -> str:
         services.update_course(course, **data)
@@ -497,6 +610,7 @@ def course_edit(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_delete(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     if request.method == "POST":
