@@ -297,3 +297,24 @@ def test_two_concurrent_visit_saves_one_wins_one_is_refused(
     # Nothing lost: the refused page holds the loser's text and shows the winner's.
     assert diff_rows(results[loser])["Note"] == (winner, loser)
     assert f"{loser}</textarea>" in results[loser].content.decode()
+
+
+@pytest.mark.django_db
+def test_a_replace_import_makes_open_edit_forms_stale(client_a, clinic_a, patient_a, visit):
+    from patients.exchange.importer import import_document
+
+    patient_url = reverse("patients:edit", args=[patient_a.pk])
+    visit_url = reverse("patients:visit_edit", args=[visit.pk])
+    patient_version, visit_version = read_version(client_a.get(patient_url)), read_version(client_a.get(visit_url))
+    import_document({"format": "cle-tracker/1", "clinic": clinic_a.name, "patients": [
+        {"code": "SYN-001", "sex": "F", "name": "Imported Name", "visits": [], "courses": []}]},
+        clinic=clinic_a, existing="update")
+
+    refused = client_a.post(patient_url, {"code": "SYN-001", "name": "Typed Name", "sex": "F",
+                                          "version": patient_version})
+    assert refused.status_code == 409
+    assert diff_rows(refused)["Display name (optional)"] == ("Imported Name", "Typed Name")
+    assert Patient.objects.get(pk=patient_a.pk).name == "Imported Name"
+    # The import replaced the visits: the old one is gone and stays gone.
+    assert client_a.post(visit_url, visit_post(visit_version, "x", "1")).status_code == 410
+    assert not Visit.objects.filter(pk=visit.pk).exists()
