@@ -27,6 +27,7 @@ from patients.concurrency import (
     form_conflict,
     form_texts,
     gone_page,
+    last_change,
     take_version,
     text,
 )
@@ -351,6 +352,15 @@ def _visit_conflict(forms: VisitForms, stale: StaleEdit):
     return conflict(stale, "this visit", rows)
 
 
+def _newer_than_read(visit: Visit | None, forms: VisitForms):
+    """Who saved the visit since this form was read (the live preview says so
+    before Save is pressed); None while the form is current. No query then."""
+    read = getattr(forms.visit, "cleaned_data", {}).get("version")
+    if visit is None or read is None or read == visit.version:
+        return None
+    return last_change(visit)
+
+
 def _render_visit_form(request, patient: Patient, forms: VisitForms, visit: Visit | None,
                        status: int = 200, stale=None) -> HttpResponse:
     context = {
@@ -426,7 +436,7 @@ def visit_preview(request: HttpRequest, patient_id=None, visit_id=None) -> HttpR
     forms.visit.is_valid()
     forms.grid.is_valid()
     context = {"patient": patient, "visit": visit, "grid": forms.grid,
-               **_panel(patient, forms, visit)}
+               "newer": _newer_than_read(visit, forms), **_panel(patient, forms, visit)}
     return render(request, "patients/visit_form.html#score_panel", context)
 
 

@@ -44,6 +44,11 @@ def test_the_later_of_two_visit_saves_is_refused_then_saved_deliberately(
         bruno.wait_for_url(f"{live_server.url}/patients/visits/{visit.pk}/")
 
         ana.fill("#id_clasi-legs-erythema", "2")
+        if javascript:
+            # The live preview (htmx) says so before Save is pressed.
+            newer = ana.locator("#score-panel [data-testid=newer]")
+            newer.wait_for()
+            assert "bruno.colleague saved this visit" in newer.inner_text()
         ana.fill("#id_note", "Worse since last visit")
         ana.get_by_role("button", name="Save visit").click()
 

@@ -318,3 +318,15 @@ def test_a_replace_import_makes_open_edit_forms_stale(client_a, clinic_a, patien
     # The import replaced the visits: the old one is gone and stays gone.
     assert client_a.post(visit_url, visit_post(visit_version, "x", "1")).status_code == 410
     assert not Visit.objects.filter(pk=visit.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_live_preview_warns_once_someone_else_saved(client_a, colleague_client, visit):
+    url = reverse("patients:visit_edit", args=[visit.pk])
+    preview = reverse("patients:visit_edit_preview", args=[visit.pk])
+    mine = read_version(client_a.get(url))
+    assert 'data-testid="newer"' not in client_a.post(preview, visit_post(mine, "", "2")).content.decode()
+    colleague_client.post(url, visit_post(read_version(colleague_client.get(url)), "Theirs", "3"))
+    warned = client_a.post(preview, visit_post(mine, "", "2")).content.decode()
+    assert "bruno.colleague saved this visit" in warned
+    assert Visit.objects.get(pk=visit.pk).note == "Theirs"
