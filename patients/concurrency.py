@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -242,7 +242,7 @@ def conflict(stale: StaleEdit, what: str, rows: list[Difference]) -> Conflict:
 # -- a deleted record stays deleted ----------------------------------------------------
 
 
-def gone_page(model: type[models.Model], kwarg: str, *, what: Callable[[dict], str] | None = None):
+def gone_page(model: type[models.Model], kwarg: str):
     """Decorate a write view: a record deleted meanwhile answers 410 with who deleted
     it and when, never a 500 and never a re-insert.
 
