@@ -330,3 +330,21 @@ def test_the_live_preview_warns_once_someone_else_saved(client_a, colleague_clie
     warned = client_a.post(preview, visit_post(mine, "", "2")).content.decode()
     assert "bruno.colleague saved this visit" in warned
     assert Visit.objects.get(pk=visit.pk).note == "Theirs"
+
+
+@pytest.mark.django_db
+def test_the_check_costs_one_locked_read_and_a_refusal_writes_nothing(visit):
+    from django.test.utils import CaptureQueriesContext
+
+    from patients.concurrency import StaleEdit
+
+    with CaptureQueriesContext(connection) as refused:
+        with pytest.raises(StaleEdit):
+            services.update_visit(visit, date=visit.date, note="stale", version=7)
+    statements = [q["sql"].split()[0].upper() for q in refused.captured_queries]
+    # The patient's row lock (taken before), the visit's: refused before any write.
+    assert statements.count("SELECT") == 2
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements)
+    if connection.vendor == "postgresql":
+        assert all(q["sql"].endswith("FOR UPDATE") for q in refused.captured_queries
+                   if q["sql"].startswith("SELECT"))
