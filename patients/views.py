@@ -230,7 +230,6 @@ class VisitForms:
     def __init__(self, request: HttpRequest, patient: Patient, visit: Visit | None = None) -> None:
         clinicians = selectors.clinicians_of(patient.clinic)
         data = request.POST if request.method == "POST" else None
-        self.read_version = visit.version if visit is not None else None
         if data is not None:
             self.visit = VisitForm(data, clinicians=clinicians)
             self.grid = ClasiGrid(data)
@@ -347,7 +346,12 @@ def _visit_conflict(forms: VisitForms, stale: StaleEdit):
         "adverse_events": [AdverseEventInput(term=e.term, grade=e.grade)
                            for e in current.adverse_events.all()],
     }
-    rows = differences(_visit_texts(forms, saved), _visit_texts(forms, forms.service_arguments()))
+    theirs, yours = _visit_texts(forms, saved), _visit_texts(forms, forms.service_arguments())
+    if theirs["clasi"] != yours["clasi"]:
+        # One side has no examination: one row says so, not one row per cell.
+        theirs, yours = ({k: v for k, v in side.items() if not k.startswith("clasi-")}
+                         for side in (theirs, yours))
+    rows = differences(theirs, yours)
     take_version(forms.visit, current.version)
     return conflict(stale, "this visit", rows)
 

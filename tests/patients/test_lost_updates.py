@@ -348,3 +348,14 @@ def test_the_check_costs_one_locked_read_and_a_refusal_writes_nothing(visit):
     if connection.vendor == "postgresql":
         assert all(q["sql"].endswith("FOR UPDATE") for q in refused.captured_queries
                    if q["sql"].startswith("SELECT"))
+
+
+@pytest.mark.django_db
+def test_a_skipped_examination_is_one_row_not_one_per_cell(client_a, colleague_client, visit):
+    url = reverse("patients:visit_edit", args=[visit.pk])
+    mine = read_version(client_a.get(url))
+    theirs = read_version(colleague_client.get(url))
+    assert colleague_client.post(url, {"date": "2025-02-03", "note": "Seen in clinic", "clasi-skip": "on", "version": theirs}).status_code == 302
+    refused = client_a.post(url, visit_post(mine, "Seen in clinic", "2"))
+    assert refused.status_code == 409
+    assert diff_rows(refused) == {"CLASI examination": ("not done", "recorded")}
