@@ -204,6 +204,8 @@ class Course:
     drug: str = "lenalidomide"
     drug_name: str = ""
     interruptions: tuple[Interruption, ...] = ()
+    # The stored row's edit version (optimistic locking of the course forms): not clinical.
+    version: int = field(default=1, compare=False)
 
     def __post_init__(self) -> None:
         if self.end is not None and self.end < self.start:

@@ -112,6 +112,9 @@ class Patient(AuditedRecord):
         "neuropathy on thalidomide", null=True, blank=True
     )
     history_note = models.TextField("history note", blank=True)
+    # The edit-form version (patients/concurrency.py): bumped by every service write of
+    # this record or of what its edit form shows, checked under the row lock.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -158,6 +161,9 @@ class Visit(AuditedRecord):
         "weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True
     )
     note = models.TextField(blank=True)
+    # The edit-form version (patients/concurrency.py): bumped by every service write of
+    # this record or of what its edit form shows, checked under the row lock.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,6 +196,9 @@ class Course(AuditedRecord):
     start = models.DateField()
     end = models.DateField("withdrawal", null=True, blank=True)
     stop_reason = models.CharField(max_length=32, choices=StopReason.choices, blank=True)
+    # The edit-form version (patients/concurrency.py): bumped by every service write of
+    # this record or of what its edit form shows, checked under the row lock.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Clinic
+from patients.concurrency import bump, check_version, lock_current
 from patients.dates import implausible
 from patients.models import (
     AdverseEvent,
@@ -59,8 +60,10 @@ def _today() -> dt.date:
 
 def _lock_patient(patient: Patient) -> Patient:
     """Serialise writes to one patient's courses and visits (PostgreSQL row lock),
-    so two clinicians cannot create overlapping courses at the same moment."""
-    return Patient.objects.select_for_update().get(pk=patient.pk)
+    so two clinicians cannot create overlapping courses at the same moment.
+
+    The patient as it is now; RecordGone if it was deleted meanwhile."""
+    return lock_current(Patient, patient.pk)
 
 
 # -- patients ---------------------------------------------------------------
@@ -118,14 +121,18 @@ def create_patient(clinic: Clinic, **fields) -> Patient:
 
 
 @transaction.atomic
-def update_patient(patient: Patient, **fields) -> Patient:
-    merged = {key: getattr(patient, key) for key in PATIENT_FIELDS} | fields
-    _check_patient(merged, clinic=patient.clinic, instance=patient)
+def update_patient(patient: Patient, *, version: int | None = None, **fields) -> Patient:
+    """Change the patient's own fields; `version` is the one the edit form was read at."""
+    current = _lock_patient(patient)
+    check_version(current, version)
+    merged = {key: getattr(current, key) for key in PATIENT_FIELDS} | fields
+    _check_patient(merged, clinic=current.clinic, instance=current)
     for key, value in _patient_values(merged).items():
-        setattr(patient, key, value)
-    patient.full_clean(exclude=["clinic"])
-    patient.save()
-    return patient
+        setattr(current, key, value)
+    current.full_clean(exclude=["clinic"])
+    bump(current)
+    current.save(force_update=True)
+    return current
 
 
 # -- courses and dose steps ---------------------------------------------------
@@ -215,29 +222,40 @@ def _locked_course(course: Course) -> Course:
     leave a dose step after the withdrawal.
     """
     _lock_patient(course.patient)
-    return Course.objects.select_related("patient").get(pk=course.pk)
+    return lock_current(Course.objects.select_related("patient"), course.pk)
 
 
 def _locked_step(step: DoseStep) -> DoseStep:
     _lock_patient(step.course.patient)
-    return DoseStep.objects.select_related("course__patient").get(pk=step.pk)
+    return lock_current(DoseStep.objects.select_related("course__patient"), step.pk)
 
 
 @transaction.atomic
-def add_dose_step(course: Course, *, date: dt.date, mg: Decimal, every_days: int = 1) -> DoseStep:
-    """A dose change from `date` on: increase, reduction (taper) or alternate days."""
+def add_dose_step(
+    course: Course, *, date: dt.date, mg: Decimal, every_days: int = 1, version: int | None = None
+) -> DoseStep:
+    """A dose change from `date` on: increase, reduction (taper) or alternate days.
+
+    The course's version covers its dose steps: a dose decided on a stale view
+    of the schedule is refused like any other stale edit."""
     course = _locked_course(course)
+    check_version(course, version)
     _check_dose(mg, every_days)
     _check_step_in_course(course, date)
     if DoseStep.objects.filter(course=course, date=date).exists():
         raise ValidationError({"date": f"The course already has a dose step on {date.isoformat()}."})
+    bump(course, save=True)
     return DoseStep.objects.create(course=course, date=date, mg=mg, every_days=every_days)
 
 
 @transaction.atomic
-def update_dose_step(step: DoseStep, *, date: dt.date, mg: Decimal, every_days: int) -> DoseStep:
+def update_dose_step(
+    step: DoseStep, *, date: dt.date, mg: Decimal, every_days: int, version: int | None = None
+) -> DoseStep:
+    """Correct a dose step; `version` is its course's (which covers its dose steps)."""
     step = _locked_step(step)
     course = step.course
+    check_version(course, version)
     _check_dose(mg, every_days)
     _check_step_in_course(course, date)
     if date != step.date and DoseStep.objects.filter(course=course, date=date).exists():
@@ -245,7 +263,8 @@ def update_dose_step(step: DoseStep, *, date: dt.date, mg: Decimal, every_days: 
     if step.date == course.start and date != course.start:
         raise ValidationError({"date": "The first dose step stays on the course start date."})
     step.date, step.mg, step.every_days = date, mg, every_days
-    step.save()
+    step.save(force_update=True)
+    bump(course, save=True)
     return step
 
 
@@ -255,13 +274,17 @@ def remove_dose_step(step: DoseStep) -> None:
     course = step.course
     if step.date == course.start:
         raise ValidationError({"date": "The starting dose cannot be removed; delete the course instead."})
+    bump(course, save=True)
     step.delete()
 
 
 @transaction.atomic
-def withdraw(course: Course, *, end: dt.date, stop_reason: str) -> Course:
+def withdraw(
+    course: Course, *, end: dt.date, stop_reason: str, version: int | None = None
+) -> Course:
     """Record the withdrawal of lenalidomide: the course ends on `end`."""
     given, course = course, _locked_course(course)
+    check_version(course, version)
     patient = course.patient
     if course.end is not None:
         raise ValidationError({"end": f"This course was already withdrawn on {course.end.isoformat()}."})
@@ -275,17 +298,25 @@ def withdraw(course: Course, *, end: dt.date, stop_reason: str) -> Course:
             {"end": f"A dose step on {last_step.date.isoformat()} comes after this withdrawal date."}
         )
     course.end, course.stop_reason = end, stop_reason
-    course.save()
+    bump(course)
+    course.save(force_update=True)
     given.end, given.stop_reason = end, stop_reason  # the caller's copy stays true
+    given.version = course.version
     return course
 
 
 @transaction.atomic
 def update_course(
-    course: Course, *, start: dt.date, end: dt.date | None, stop_reason: str
+    course: Course,
+    *,
+    start: dt.date,
+    end: dt.date | None,
+    stop_reason: str,
+    version: int | None = None,
 ) -> Course:
     """Correct a course's dates; dose steps must still lie within it."""
     given, course = course, _locked_course(course)
+    check_version(course, version)
     patient = course.patient
     _check_course_dates(patient, start, end, course)
     _check_stop_reason(end, stop_reason)
@@ -304,17 +335,20 @@ def update_course(
         if any(s.date == start for s in steps[1:]):
             raise ValidationError({"start": "A later dose step is already on that date."})
         steps[0].date = start
-        steps[0].save()
+        steps[0].save(force_update=True)
     course.start, course.end, course.stop_reason = start, end, stop_reason
-    course.save()
+    bump(course)
+    course.save(force_update=True)
     given.start, given.end, given.stop_reason = start, end, stop_reason
+    given.version = course.version
     return course
 
 
 @transaction.atomic
 def delete_course(course: Course) -> None:
+    """RecordGone when someone else deleted it first (no 500, nothing else deleted)."""
     _lock_patient(course.patient)
-    course.delete()
+    lock_current(Course, course.pk).delete()
 
 
 # -- visits ---------------------------------------------------------------------
@@ -424,17 +458,25 @@ def update_visit(
     exam=None,
     labs: Sequence[LabInput] = (),
     adverse_events: Sequence[AdverseEventInput] = (),
+    version: int | None = None,
 ) -> Visit:
-    """Replace what the visit records; the totals are rescored from the items."""
-    _lock_patient(visit.patient)
-    _check_visit(visit.patient, date, visit, labs, adverse_events)
-    visit.date, visit.clinician, visit.note = date, clinician, note
-    visit.save()
-    _write_visit_children(visit, exam, labs, adverse_events)
-    return visit
+    """Replace what the visit records; the totals are rescored from the items.
+
+    One version covers the visit and everything its form shows (CLASI, labs,
+    adverse events): they are only ever written together, here."""
+    patient = _lock_patient(visit.patient)
+    current = lock_current(Visit, visit.pk)
+    check_version(current, version)
+    _check_visit(patient, date, current, labs, adverse_events)
+    current.date, current.clinician, current.note = date, clinician, note
+    bump(current)
+    current.save(force_update=True)
+    _write_visit_children(current, exam, labs, adverse_events)
+    return current
 
 
 @transaction.atomic
 def delete_visit(visit: Visit) -> None:
+    """RecordGone when someone else deleted it first (no 500)."""
     _lock_patient(visit.patient)
-    visit.delete()
+    lock_current(Visit, visit.pk).delete()

@@ -111,9 +111,11 @@ def records_for(
         holds[course_id].append(Interruption(start, end, reason, str(pk)))
 
     courses: dict = defaultdict(list)
-    for patient_id, pk, drug, name, start, end, reason in StoredCourse.objects.filter(
+    for patient_id, pk, drug, name, start, end, reason, version in StoredCourse.objects.filter(
         patient_id__in=ids
-    ).values_list("patient_id", "id", "drug", "drug_name", "start", "end", "stop_reason"):
+    ).values_list(
+        "patient_id", "id", "drug", "drug_name", "start", "end", "stop_reason", "version"
+    ):
         courses[patient_id].append(
             Course(
                 str(pk),
@@ -124,6 +126,7 @@ def records_for(
                 drug,
                 name,
                 tuple(holds.get(pk, ())),
+                version,
             )
         )
 

@@ -19,7 +19,18 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from patients import selectors, services
-from patients.snapshot import record_for, records_for
+from patients.concurrency import (
+    StaleEdit,
+    carry_version,
+    conflict,
+    differences,
+    form_conflict,
+    form_texts,
+    gone_page,
+    last_change,
+    take_version,
+    text,
+)
 from patients.forms import (
     ClasiGrid,
     CourseEditForm,
@@ -32,7 +43,8 @@ from patients.forms import (
     VisitForm,
     WithdrawForm,
 )
-from patients.models import Course, DoseStep, Patient, Visit
+from patients.snapshot import record_for, records_for
+from patients.models import Course, DoseStep, LabTest, Patient, PregnancyResult, Visit
 from scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
@@ -107,9 +119,14 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         ),
         "course_forms": {
             course.id: {
-                "dose": DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today}),
-                "withdraw": WithdrawForm(
-                    auto_id=f"id_withdraw_{course.id}_%s", initial={"end": today}
+                # Each carries the course's version: a dose decided on a stale page is refused.
+                "dose": carry_version(
+                    DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today}),
+                    course.version,
+                ),
+                "withdraw": carry_version(
+                    WithdrawForm(auto_id=f"id_withdraw_{course.id}_%s", initial={"end": today}),
+                    course.version,
                 ),
             }
             for course in record.courses
@@ -153,20 +170,30 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Patient, "patient_id")
 def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id, write=True)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = carry_version(PatientForm(request.POST or None, instance=patient), patient.version)
+    stale, status = None, 200
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
         try:
-            services.update_patient(patient, **form.cleaned_data)
+            saved = services.update_patient(patient, version=version, **data)
+        except StaleEdit as error:
+            # Refused: the form keeps what was typed, the saved values go beside it.
+            patient = error.current
+            current = {name: getattr(patient, name, None) for name in form.fields}
+            stale, status = form_conflict(form, error, "this patient", current), 409
         except ValidationError as error:
             # The form mutated the instance in is_valid(); re-read before re-rendering.
             patient.refresh_from_db()
             _apply_errors(form, error)
         else:
-            messages.success(request, f"Patient {patient.code} saved.")
-            return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+            messages.success(request, f"Patient {saved.code} saved.")
+            return redirect("patients:detail", patient_id=saved.pk)
+    return render(request, "patients/patient_form.html",
+                  {"form": form, "patient": patient, "conflict": stale}, status=status)
 
 
 @require_safe
@@ -230,6 +257,9 @@ class VisitForms:
             events = list(visit.adverse_events.all())
             self.labs = LabsForm(initial=LabsForm.initial_from(visit.labs.all()))
             self.events = EventsForm(initial=EventsForm.initial_from(events), rows=len(events) + 2)
+        if visit is not None:
+            # An edit carries the version it was read at (patients/concurrency.py).
+            carry_version(self.visit, visit.version)
 
     def is_valid(self) -> bool:
         results = [self.visit.is_valid(), self.grid.is_valid(), self.labs.is_valid(),
@@ -238,7 +268,9 @@ class VisitForms:
 
     def service_arguments(self) -> dict:
         data = self.visit.cleaned_data
+        versioned = {"version": data["version"]} if "version" in data else {}
         return {
+            **versioned,
             "date": data["date"],
             "clinician": data.get("clinician"),
             "note": data.get("note") or "",
@@ -275,11 +307,77 @@ def _panel(patient: Patient, forms: VisitForms, visit: Visit | None) -> dict:
     }
 
 
+def _visit_texts(forms: VisitForms, args: dict) -> dict[str, tuple[str, str]]:
+    """{key: (label, words)} of a visit as the service takes it, for the side-by-side
+    of a refused stale save: the same words for the saved visit and the typed one."""
+    out = form_texts(forms.visit, args, ["date", "clinician", "note"])
+    exam = args["exam"]
+    out["clasi"] = ("CLASI examination", "recorded" if exam is not None else "not done")
+    grid = ClasiGrid(initial=exam)
+    for cell in grid._cells.values():
+        value = cell.value or "0"
+        words = cell.item.label_of(int(value)) if value.isdigit() and int(value) in cell.item.values else ""
+        shown = f"{value} ({words})" if words else value
+        out[cell.name] = (cell.label, shown if exam is not None else "—")
+    if exam is not None:
+        out["clasi-flag"] = (grid.modifier.label, text(None, grid.flag_checked))
+    labs = {lab.test: lab for lab in args["labs"]}
+    for test in LabTest:
+        lab = labs.get(test.value)
+        if lab is None:
+            words = "—"
+        elif test == LabTest.PREGNANCY:
+            words = PregnancyResult(lab.result).label
+        else:
+            words = f"{text(None, lab.value)} {lab.unit}".strip()
+        out[f"lab-{test.value}"] = (test.label, words)
+    events = sorted((e.term.strip(), e.grade) for e in args["adverse_events"])
+    out["events"] = ("Adverse events",
+                     "\n".join(f"{term} (grade {grade})" for term, grade in events) or "—")
+    return out
+
+
+def _visit_conflict(forms: VisitForms, stale: StaleEdit):
+    """The saved visit beside the typed one, field by field; the form takes the
+    current version so that saving again replaces the other person's change."""
+    from patients.services import AdverseEventInput, LabInput
+
+    current = stale.current
+    saved = {
+        "date": current.date,
+        "clinician": current.clinician,
+        "note": current.note,
+        "exam": selectors.stored_exam(current),
+        "labs": [LabInput(test=lab.test, value=lab.value, result=lab.result, unit=lab.unit)
+                 for lab in current.labs.all()],
+        "adverse_events": [AdverseEventInput(term=e.term, grade=e.grade)
+                           for e in current.adverse_events.all()],
+    }
+    theirs, yours = _visit_texts(forms, saved), _visit_texts(forms, forms.service_arguments())
+    if theirs["clasi"] != yours["clasi"]:
+        # One side has no examination: one row says so, not one row per cell.
+        theirs, yours = ({k: v for k, v in side.items() if not k.startswith("clasi-")}
+                         for side in (theirs, yours))
+    rows = differences(theirs, yours)
+    take_version(forms.visit, current.version)
+    return conflict(stale, "this visit", rows)
+
+
+def _newer_than_read(visit: Visit | None, forms: VisitForms):
+    """Who saved the visit since this form was read (the live preview says so
+    before Save is pressed); None while the form is current. No query then."""
+    read = getattr(forms.visit, "cleaned_data", {}).get("version")
+    if visit is None or read is None or read == visit.version:
+        return None
+    return last_change(visit)
+
+
 def _render_visit_form(request, patient: Patient, forms: VisitForms, visit: Visit | None,
-                       status: int = 200) -> HttpResponse:
+                       status: int = 200, stale=None) -> HttpResponse:
     context = {
         "patient": patient,
         "visit": visit,
+        "conflict": stale,
         "forms": forms,
         "grid": forms.grid,
         "nav": "patients",
@@ -298,6 +396,11 @@ def _visit_form_view(
         if forms.is_valid():
             try:
                 saved = save(forms.service_arguments())
+            except StaleEdit as error:
+                # Refused, nothing written: what was typed stays, the saved visit beside it.
+                stale = _visit_conflict(forms, error)
+                return _render_visit_form(request, patient, forms, error.current, status=409,
+                                          stale=stale)
             except ValidationError as error:
                 forms.apply_service_errors(error)
             else:
@@ -316,6 +419,7 @@ def visit_create(request: HttpRequest, patient_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Visit, "visit_id")
 def visit_edit(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id, write=True)
     return _visit_form_view(
@@ -343,7 +447,7 @@ def visit_preview(request: HttpRequest, patient_id=None, visit_id=None) -> HttpR
     forms.visit.is_valid()
     forms.grid.is_valid()
     context = {"patient": patient, "visit": visit, "grid": forms.grid,
-               **_panel(patient, forms, visit)}
+               "newer": _newer_than_read(visit, forms), **_panel(patient, forms, visit)}
     return render(request, "patients/visit_form.html#score_panel", context)
 
 
@@ -368,6 +472,7 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Visit, "visit_id")
 def visit_delete(request: HttpRequest, visit_id) -> HttpResponse:
     visit = selectors.visit_for_page(request.user, visit_id, write=True)
     if request.method == "POST":
@@ -390,11 +495,22 @@ def _course_for(request: HttpRequest, course_id) -> Course:
 
 
 def _course_page(request, patient: Patient, form, *, title: str, submit: str,
-                 course: Course | None = None, status: int = 200) -> HttpResponse:
+                 course: Course | None = None, status: int = 200, stale=None) -> HttpResponse:
     return render(request, "patients/course_form.html", {
         "patient": patient, "course": course, "form": form, "title": title, "submit": submit,
-        "nav": "patients",
+        "nav": "patients", "conflict": stale,
     }, status=status)
+
+
+def _saved_course_values(course: Course) -> dict:
+    """A course's saved values under the names of every course form's fields: its
+    dates and reason, and its latest dose step (what a dose form would change)."""
+    latest = course.dose_steps.order_by("-date").first()
+    return {
+        "start": course.start, "end": course.end, "stop_reason": course.stop_reason,
+        "date": latest and latest.date, "mg": latest and latest.mg,
+        "every_days": latest and latest.every_days,
+    }
 
 
 def _course_form_view(
@@ -416,6 +532,11 @@ def _course_form_view(
         if form.is_valid():
             try:
                 message = save(form.cleaned_data)
+            except StaleEdit as error:
+                # Refused, nothing written: the typed values stay, the saved course beside them.
+                stale = form_conflict(form, error, "this course", _saved_course_values(error.current))
+                return _course_page(request, patient, form, title=title, submit=submit,
+                                    course=error.current, status=409, stale=stale)
             except ValidationError as error:
                 if course is not None:
                     # The transaction rolled back; the in-memory course may not have.
@@ -443,9 +564,11 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = DoseStepForm(request.POST or None, initial={"date": timezone.localdate()})
+    form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()}),
+                         course.version)
 
     def save(data: dict) -> str:
         return f"Dose step saved: {services.add_dose_step(course, **data)}."
@@ -457,6 +580,7 @@ def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(DoseStep, "step_id")
 def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
     step = get_for_user(request.user, DoseStep.objects.select_related("course__patient"), step_id,
                         write=True)
@@ -472,9 +596,11 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = WithdrawForm(request.POST or None, initial={"end": timezone.localdate()})
+    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()}),
+                         course.version)
 
     def save(data: dict) -> str:
         services.withdraw(course, **data)
@@ -488,10 +614,11 @@ def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_edit(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     initial = {"start": course.start, "end": course.end, "stop_reason": course.stop_reason}
-    form = CourseEditForm(request.POST or None, initial=initial)
+    form = carry_version(CourseEditForm(request.POST or None, initial=initial), course.version)
 
     def save(data: dict) -> str:
         services.update_course(course, **data)
@@ -504,6 +631,7 @@ def course_edit(request: HttpRequest, course_id) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
 def course_delete(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     if request.method == "POST":

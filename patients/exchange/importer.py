@@ -36,6 +36,7 @@ from typing import Any, Literal
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
@@ -553,8 +554,12 @@ def _write(
                 for key, value in p.fields.items():
                     setattr(patients[pid], key, value)
                 patients[pid].updated_at = timezone.now()
+                # An edit form read before this replace is then refused as stale
+                # (patients/concurrency.py); F() counts an edit that commits meanwhile.
+                patients[pid].version = F("version") + 1
         Patient.objects.bulk_update(
-            list(patients.values()), [*to_write[0][0].fields, "updated_at"], batch_size=BATCH
+            list(patients.values()), [*to_write[0][0].fields, "updated_at", "version"],
+            batch_size=BATCH,
         )
     Patient.objects.bulk_create(
         [

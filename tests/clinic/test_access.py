@@ -145,7 +145,7 @@ def test_clinician_reads_and_edits_own_clinic(client_a, record_a):
     assert client_a.get(reverse("patients:detail", args=[pid])).status_code == 200
     response = client_a.post(
         reverse("patients:edit", args=[pid]),
-        {"code": "SYN-001", "name": "Renamed", "sex": "F", "note": ""},
+        {"code": "SYN-001", "name": "Renamed", "sex": "F", "note": "", "version": "1"},
     )
     assert response.status_code == 302
     assert Patient.objects.get(pk=pid).name == "Renamed"

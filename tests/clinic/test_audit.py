@@ -25,7 +25,7 @@ def test_opening_a_patient_is_logged_as_access_with_the_user(client_a, clinician
 def test_edit_through_the_page_is_logged_with_user_and_change(client_a, clinician_a, patient_a):
     client_a.post(
         reverse("patients:edit", args=[patient_a.pk]),
-        {"code": "SYN-001", "name": "New Name", "sex": "F", "note": ""},
+        {"code": "SYN-001", "name": "New Name", "sex": "F", "note": "", "version": "1"},
     )
     update = entries_for(patient_a, LogEntry.Action.UPDATE).latest("timestamp")
     assert update.actor == clinician_a

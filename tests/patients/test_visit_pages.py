@@ -174,7 +174,7 @@ def test_edit_shows_the_stored_values_and_rescores(client_a, patient_a):
                          exam=parse_exam({"areas": {"legs": {"erythema": 2}}}))
     url = reverse("patients:visit_edit", args=[visit.pk])
     assert 'name="clasi-legs-erythema" id="id_clasi-legs-erythema" value="2"' in client_a.get(url).content.decode()
-    response = client_a.post(url, _visit_post(**{"legs-erythema": "3", "legs-scale": "1"}))
+    response = client_a.post(url, _visit_post(**{"legs-erythema": "3", "legs-scale": "1"}) | {"version": "1"})
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.assessment.activity == 4
@@ -226,18 +226,22 @@ def test_course_rules_come_back_as_field_errors(client_a, patient_a, course_a):
     assert overlap.status_code == 400
     assert re.search(r'id="id_start_error">This overlaps the course from 2025-01-06', overlap.content.decode())
 
+    def version() -> str:  # every course form carries the version of the course it shows
+        course_a.refresh_from_db()
+        return str(course_a.version)
+
     dose_url = reverse("patients:dose_step_add", args=[course_a.pk])
-    early = client_a.post(dose_url, {"date": "2024-12-01", "mg": "10", "every_days": "1"})
+    early = client_a.post(dose_url, {"date": "2024-12-01", "mg": "10", "every_days": "1", "version": version()})
     assert 'id="id_date_error">The dose step is before the course start' in early.content.decode()
-    assert client_a.post(dose_url, {"date": "2025-02-03", "mg": "10", "every_days": "1"}).status_code == 302
-    assert client_a.post(dose_url, {"date": "2025-03-03", "mg": "10", "every_days": "2"}).status_code == 302
+    assert client_a.post(dose_url, {"date": "2025-02-03", "mg": "10", "every_days": "1", "version": version()}).status_code == 302
+    assert client_a.post(dose_url, {"date": "2025-03-03", "mg": "10", "every_days": "2", "version": version()}).status_code == 302
 
     withdraw_url = reverse("patients:course_withdraw", args=[course_a.pk])
-    no_reason = client_a.post(withdraw_url, {"end": "2025-04-01"})
+    no_reason = client_a.post(withdraw_url, {"end": "2025-04-01", "version": version()})
     assert no_reason.status_code == 400 and 'id="id_stop_reason_error"' in no_reason.content.decode()
-    before_step = client_a.post(withdraw_url, {"end": "2025-03-01", "stop_reason": "remission"})
+    before_step = client_a.post(withdraw_url, {"end": "2025-03-01", "stop_reason": "remission", "version": version()})
     assert "comes after this withdrawal date" in before_step.content.decode()
-    assert client_a.post(withdraw_url, {"end": "2025-04-01", "stop_reason": "remission"}).status_code == 302
+    assert client_a.post(withdraw_url, {"end": "2025-04-01", "stop_reason": "remission", "version": version()}).status_code == 302
     course_a.refresh_from_db()
     assert (course_a.end, course_a.stop_reason) == (dt.date(2025, 4, 1), "remission")
     steps = list(course_a.dose_steps.order_by("date").values_list("mg", "every_days"))
