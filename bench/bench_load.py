@@ -36,6 +36,7 @@ import argparse
 import datetime as dt
 import gzip
 import http.client
+import json
 import os
 import random
 import re
@@ -66,16 +67,17 @@ ACK_TABLE = "scoring_flagacknowledgement"
 MIX = [("search", 25), ("patient", 30), ("visit", 20), ("log_visit", 15), ("ack", 10)]
 KINDS = ["list search", "patient page", "visit page", "visit form", "log visit POST", "ack POST"]
 PATIENT_LINK = re.compile(r'href="/patients/([0-9a-f-]{36})/"')
+SIGN_IN_SLOTS = threading.Semaphore(4)
 VISIT_LINK = re.compile(r'href="/patients/visits/([0-9a-f-]{36})/"')
 
 
 class Browser:
     """One clinician's browser: a session cookie jar and a connection to the server."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, timeout: float = 30) -> None:
         self.port = port
         self.cookies: dict[str, str] = {}
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def request(self, method: str, path: str, kind: str, form: dict | None = None) -> tuple[int, str, str]:
         headers = {"Accept-Encoding": "gzip", "X-Bench-Kind": kind, "Host": f"127.0.0.1:{self.port}"}
@@ -158,10 +160,15 @@ class Clinician(threading.Thread):
         return ok, location, html
 
     def run(self) -> None:
+        # Password hashing is slow on purpose: a few sign-ins at a time, with time to spare.
+        self.browser.conn.timeout = 120
         try:
-            self.browser.sign_in(f"bench.load{self.n:02d}", self.password)
+            with SIGN_IN_SLOTS:
+                self.browser.sign_in(f"bench.load{self.n:02d}", self.password)
         except Exception as error:
             self.failed = repr(error)
+        self.browser.conn.close()
+        self.browser.conn.timeout = 30
         self.ready.set()
         if self.failed:
             return
@@ -258,6 +265,8 @@ def start_gunicorn(args, env: dict[str, str]) -> subprocess.Popen:
         "--worker-class", args.worker_class,
         "--threads", str(args.threads),
         "--timeout", "60",
+        # No control socket: its default path is per user, shared with any other gunicorn here.
+        "--no-control-socket",
         "--pythonpath", str(ROOT),
         "bench.wsgi_cpu:application" if env.get("BENCH_CPU_DIR") else "clinic.wsgi:application",
     ]
@@ -321,8 +330,16 @@ def run(args, db_url: str) -> None:
         benchdb.manage(env, "migrate", "--no-input")
         benchdb.import_document(env, benchdb.generated(args.patients, 10, seed=31, clinic=CLINIC))
         print(f"seeded {args.patients} patients x 10 visits in {time.perf_counter() - started:.0f} s")
-    with ThreadPoolExecutor(4) as pool:
-        passwords = list(pool.map(lambda n: benchdb.add_clinician(env, f"bench.load{n:02d}", CLINIC), range(args.users)))
+    # The accounts of a kept database are reused with their passwords (kept beside it, in the temp dir).
+    saved = Path(tempfile.gettempdir()) / f"bench_load_{args.db}_accounts.json"
+    passwords = json.loads(saved.read_text()) if args.reuse and saved.exists() else []
+    if len(passwords) < args.users:
+        with ThreadPoolExecutor(4) as pool:
+            passwords = list(pool.map(lambda n: benchdb.add_clinician(env, f"bench.load{n:02d}", CLINIC), range(args.users)))
+    if args.keep:
+        saved.write_text(json.dumps(passwords))
+    else:
+        saved.unlink(missing_ok=True)
     benchdb.manage(env, "collectstatic", "--no-input", "--verbosity", "0")
     cpu_dir = None if args.no_cpu else tempfile.mkdtemp(prefix="bench-cpu-")
     if cpu_dir:
@@ -359,7 +376,7 @@ def load(args, db_url: str, passwords: list[str], server: subprocess.Popen) -> R
     for c in clinicians:
         c.start()
     for c in clinicians:
-        c.ready.wait(120)
+        c.ready.wait(600)
     failed = [c.failed for c in clinicians if c.failed]
     if failed:
         raise SystemExit(f"{len(failed)} clinicians could not sign in: {failed[0]}")
@@ -431,7 +448,7 @@ def cpu_report(cpu_dir: str) -> None:
             per_kind[kind].append(float(ms))
     print("\nworker CPU per request (thread CPU time in the gunicorn worker; PostgreSQL's own CPU not included):")
     print(f"{'request':<16} {'count':>6} {'mean ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'share':>6}")
-    grand = sum(sum(v) for k, v in per_kind.items() if k != "setup") or 1
+    grand = sum(sum(v) for k, v in per_kind.items() if k in KINDS) or 1
     for kind in KINDS:
         values = per_kind.get(kind, [])
         if values:

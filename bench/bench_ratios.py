@@ -40,6 +40,7 @@ from bench import benchdb  # noqa: E402
 from bench.httpforms import form_posting_to  # noqa: E402
 
 PAGES_CLINIC = "Bench pages"
+ONLY: list[str] = []  # --only: measure just the targets whose name contains one of these
 ENCODING = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"}
 
 
@@ -84,7 +85,9 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
     return q[0], q[1], q[2]
 
 
-def measure(name: str, bare, target, rounds: int, warmup: int = 3) -> dict:
+def measure(name: str, bare, target, rounds: int, warmup: int = 3) -> dict | None:
+    if ONLY and not any(part in name for part in ONLY):
+        return None
     for _ in range(warmup):
         bare(), target()
     ratios, cpu_ratios, t_target, t_bare, c_target, c_bare = [], [], [], [], [], []
@@ -195,7 +198,10 @@ def run(args, db_url: str) -> None:
                     args.rounds,
                 )
             )
-        sign_in = next(r for r in rows if r["name"].startswith("sign-in"))
+        rows = [row for row in rows if row]
+        sign_in = next((r for r in rows if r["name"].startswith("sign-in")), None)
+        if sign_in is None:
+            return
         print(f"\nagainst the sign-in page (median wall ms / median wall ms; load average now {os.getloadavg()[0]:.1f}):")
         for row in rows:
             if row is not sign_in:
@@ -213,7 +219,9 @@ def main() -> None:
     parser.add_argument("--db", default="cle_bench_ratios")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep")
+    parser.add_argument("--only", action="append", default=[], help="measure only targets whose name contains this")
     args = parser.parse_args()
+    ONLY.extend(args.only)
     if not (args.reuse and benchdb.exists(args.db)):
         args.reuse = False
         benchdb.recreate(args.db)
