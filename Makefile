@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The development server and demo use a development key and DEBUG; never deploy with these.
 DEV_ENV := DJANGO_DEBUG=true
 
-.PHONY: run test install install-test chromium demo check bench clean
+.PHONY: run test install install-test chromium demo check bench bench-perf clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ test: install-test chromium
 # Benchmarks (speed claims come from here, never from timed unit tests).
 bench: install-test
 	$(BIN)/python bench/bench_scoring.py
+
+# Issue 13's figures: bytes on the wire, page/bare-view ratios and 50 clinicians under load
+# (the last two on scratch PostgreSQL databases, BENCH_ADMIN_URL; about 15 minutes).
+bench-perf: install-test
+	$(BIN)/python bench/bench_bytes.py
+	$(BIN)/python bench/bench_ratios.py
+	$(BIN)/python bench/bench_load.py
 
 check: install-test
 	$(BIN)/python manage.py check --settings=clinic.settings_test

@@ -10,14 +10,6 @@ from django.contrib.staticfiles import finders
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_plotly_js_is_served_from_the_pinned_wheel():
-    path = finders.find("vendor/plotly.min.js")
-    assert path and Path(path).stat().st_size > 1_000_000
-    import plotly
-
-    assert str(Path(plotly.__file__).parent) in path
-
-
 def test_htmx_is_served_by_django_htmx():
     assert finders.find("django_htmx/htmx-2.min.js") or finders.find("django-htmx/htmx.min.js")
 
@@ -29,8 +21,11 @@ def test_no_template_or_script_loads_from_another_host():
     for path in [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]:
         if remote.search(path.read_text()):
             offenders.append(str(path))
+    # plotly.js builds one link to its maker's site for the modebar logo, which
+    # static/js/charts.js hides (displaylogo: false); a link, never a fetch.
+    plotly_logo_link = 'r.href="https://plotly.com/"'
     for path in [*ROOT.glob("static/**/*.js"), *ROOT.glob("static/**/*.css")]:
-        text = path.read_text()
+        text = path.read_text().replace(plotly_logo_link, "")
         if remote.search(text) or css_remote.search(text):
             offenders.append(str(path))
     assert offenders == []

@@ -27,7 +27,7 @@ def test_the_page_shows_the_reports_numbers_and_both_charts(client_a, hand_a):
     assert "3 of 5 (60.0%)" in html and "2 of 3 (66.7%)" in html and "3 / 5.5 / 8" in html
     assert 'data-figure-id="km-figure"' in html and 'id="km-figure"' in html
     assert 'data-figure-id="activity-figure"' in html
-    assert "vendor/plotly.min.js" in html and "js/charts.js" in html
+    assert "vendor/plotly.js-basic/plotly-basic.min.js" in html and "js/charts.js" in html
     km = response.context["km_figure"]
     assert km["data"][0]["name"] == "Relapse-free"
     # Number at risk printed under the axis.
