@@ -436,5 +436,8 @@ def update_visit(
 
 @transaction.atomic
 def delete_visit(visit: Visit) -> None:
+    from photos.services import discard_visit_files
+
     _lock_patient(visit.patient)
+    discard_visit_files(visit)  # the visit's photograph files go once the delete commits
     visit.delete()
