@@ -35,6 +35,8 @@ class PhotoSizeLimit(FileUploadHandler):
         self.max_bytes = max_bytes
         self.received = 0
         self.too_large: tuple[str, str] | None = None  # (field, file name)
+        # A file whose part never ended: the client stopped sending half-way.
+        self.interrupted: tuple[str, str] | None = None
 
     def new_file(self, field_name, file_name, *args, **kwargs) -> None:
         super().new_file(field_name, file_name, *args, **kwargs)
@@ -47,6 +49,9 @@ class PhotoSizeLimit(FileUploadHandler):
             # connection_reset: Django does not read (drain) the rest of the body.
             raise StopUpload(connection_reset=True)
         return raw_data  # the next handler (memory or temporary file) keeps it
+
+    def upload_interrupted(self) -> None:
+        self.interrupted = (self.field_name, self.file_name or "")
 
     def file_complete(self, file_size: int):
         return None  # not this handler's job: the next one returns the file

@@ -116,13 +116,15 @@ def _receive_upload(request: HttpRequest, visit, guard: PhotoSizeLimit) -> HttpR
     if guard.too_large is not None:
         field, name = guard.too_large
         limit = guard.max_bytes // 1_048_576
-        rows = row_forms(rows=len(rows))
-        for row in rows:
-            if f"{row.prefix}-file" == field:
-                row.add_error("file", f"{name} is larger than {limit} MB; it was not read. "
-                                      "Nothing was saved.")
-        return _upload_page(request, visit, rows, [
-            f"Photographs: {name} is larger than {limit} MB. Nothing was saved."], status=413)
+        number = {f"{row.prefix}-file": i + 1 for i, row in enumerate(rows)}.get(field)
+        label = f"Photograph {number}" if number else "Photographs"
+        return _upload_page(request, visit, row_forms(rows=len(rows)), [
+            f"{label}: {name} is larger than {limit} MB; it was not read. Nothing was saved."],
+            status=413)
+    if guard.interrupted is not None:
+        return _upload_page(request, visit, row_forms(rows=len(rows)), [
+            f"Photographs: the upload of {guard.interrupted[1] or 'a file'} was interrupted before "
+            "it was complete; nothing was saved. Choose the files again."], status=400)
     valid = all([row.is_valid() for row in rows])
     page_errors: list[str] = []
     if valid:
