@@ -37,6 +37,16 @@ class PhotoRowForm(forms.Form):
         return data
 
 
+class PhotoEditForm(forms.Form):
+    areas = forms.MultipleChoiceField(
+        label="CLASI areas", choices=AREA_CHOICES, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one CLASI area this photograph shows.",
+                        "invalid_choice": PhotoRowForm.base_fields["areas"].error_messages[
+                            "invalid_choice"]},
+    )
+    caption = forms.CharField(label="Caption", max_length=300, required=False)
+
+
 def row_forms(data=None, files=None, *, rows: int) -> list[PhotoRowForm]:
     return [
         PhotoRowForm(data, files, prefix=f"photo-{i}", auto_id="id_%s")

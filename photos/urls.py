@@ -10,6 +10,7 @@ urlpatterns = [
     path("<uuid:photo_id>/thumb.jpg", views.photo_file, {"variant": "thumb"}, name="thumb"),
     path("<uuid:photo_id>/screen.jpg", views.photo_file, {"variant": "screen"}, name="screen"),
     path("<uuid:photo_id>/full.jpg", views.photo_file, {"variant": "full"}, name="full"),
+    path("<uuid:photo_id>/edit/", views.photo_edit, name="edit"),
     path("<uuid:photo_id>/delete/", views.photo_delete, name="delete"),
     # A patient's photo timeline per area, the comparison of two dates, the consent.
     path("patients/<uuid:patient_id>/", views.patient_photos, name="patient"),

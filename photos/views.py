@@ -25,7 +25,7 @@ from patients import selectors as patient_selectors
 from patients.bodymap import body_map
 from patients.models import Patient
 from photos import selectors, services
-from photos.forms import AREA_CHOICES, ConsentForm, PhotoRowForm, row_forms
+from photos.forms import AREA_CHOICES, ConsentForm, PhotoEditForm, PhotoRowForm, row_forms
 from photos.uploads import PhotoSizeLimit, declared_length, request_limit
 from scoring.instrument import ACTIVITY, CLASI
 
@@ -162,6 +162,29 @@ def photo_file(request: HttpRequest, photo_id, variant: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def photo_edit(request: HttpRequest, photo_id) -> HttpResponse:
+    """Correct a photograph's areas or caption (the image itself never changes)."""
+    photo = selectors.photo_for_user(request.user, photo_id, write=True)
+    form = PhotoEditForm(request.POST or None,
+                         initial={"areas": photo.areas, "caption": photo.caption})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_photo(photo, **form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Photograph updated.")
+                return redirect("photos:visit", visit_id=photo.visit_id)
+        status = 400
+    return render(request, "photos/photo_form.html", {
+        "photo": photo, "patient": photo.visit.patient, "form": form, "nav": "patients",
+    }, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -205,7 +205,8 @@ def test_timeline_queries_do_not_grow_with_photographs(client_a, consent_a, cour
         stored_photo(visit, clinician_a, areas=["nose_malar", "chest"])
 
     add(dt.date(2025, 1, 6))
-    # session, user, patient, access log (insert), record (4), photographs, consent
+    # session, user, patient through access, the access entry (insert), the record
+    # (visits+assessments, labs, events, courses, dose steps), photographs, consent.
     with django_assert_num_queries(QUERIES):
         client_a.get(url, {"area": "nose_malar"})
     for day in range(10, 20):
@@ -222,3 +223,49 @@ def test_thumbnails_are_small(photo):
     assert photo.thumb_bytes < photo.screen_bytes <= photo.full_bytes
     big = stored_photo(photo.visit, photo.uploaded_by, data=images.jpeg(size=(4000, 3000)))
     assert big.thumb_bytes < 15_000
+
+
+def test_a_clinician_corrects_the_areas(client_a, photo):
+    url = reverse("photos:edit", args=[photo.pk])
+    response = client_a.post(url, {"areas": ["ears"], "caption": "Left ear"})
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert (photo.areas, photo.caption) == (["ears"], "Left ear")
+    response = client_a.post(url, {"areas": ["knee"]})
+    assert response.status_code == 400
+    assert "CLASI areas: “knee” is not a CLASI area" in response.content.decode()
+    response = client_a.post(url, {"caption": "x"})
+    assert "CLASI areas: Choose at least one CLASI area" in response.content.decode()
+    photo.refresh_from_db()
+    assert photo.areas == ["ears"]
+
+
+def test_the_visit_page_and_form_and_patient_page_link_to_the_photographs(client_a, photo):
+    upload_url = reverse("photos:visit", args=[photo.visit_id])
+    visit_page = client_a.get(reverse("patients:visit", args=[photo.visit_id])).content.decode()
+    assert upload_url in visit_page and reverse("photos:thumb", args=[photo.pk]) in visit_page
+    edit_page = client_a.get(reverse("patients:visit_edit", args=[photo.visit_id])).content.decode()
+    assert upload_url in edit_page
+    patient_page = client_a.get(reverse("patients:detail", args=[photo.visit.patient_id]))
+    assert reverse("photos:patient", args=[photo.visit.patient_id]) in patient_page.content.decode()
+
+
+def test_visit_and_upload_pages_do_not_grow_with_photographs(client_a, photo, clinician_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    urls = [reverse("patients:visit", args=[photo.visit_id]),
+            reverse("photos:visit", args=[photo.visit_id])]
+
+    def counts():
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client_a.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    few = counts()
+    for _ in range(4):
+        stored_photo(photo.visit, clinician_a)
+    assert counts() == few
