@@ -70,6 +70,7 @@ def _upload_page(request, visit, rows, page_errors=(), status=200) -> HttpRespon
         "row_count": row_count,
         "more_rows": row_count + 1 if row_count < settings.CLE_PHOTO_LIMITS["max_files"] else None,
         "page_errors": list(page_errors),
+        "row_errors": any(row.is_bound and row.errors for row in rows),
         "photos": selectors.visit_photos(visit),
         "consent": selectors.consent_of(patient),
         "consent_problem": services.consent_error(patient),
@@ -184,6 +185,7 @@ def photo_edit(request: HttpRequest, photo_id) -> HttpResponse:
         status = 400
     return render(request, "photos/photo_form.html", {
         "photo": photo, "patient": photo.visit.patient, "form": form, "nav": "patients",
+        "consent": selectors.consent_of(photo.visit.patient),
     }, status=status)
 
 

@@ -244,6 +244,7 @@ def test_the_visit_page_and_form_and_patient_page_link_to_the_photographs(client
     upload_url = reverse("photos:visit", args=[photo.visit_id])
     visit_page = client_a.get(reverse("patients:visit", args=[photo.visit_id])).content.decode()
     assert upload_url in visit_page and reverse("photos:thumb", args=[photo.pk]) in visit_page
+    assert "Consent: For the medical record only (2025-01-06)" in visit_page
     edit_page = client_a.get(reverse("patients:visit_edit", args=[photo.visit_id])).content.decode()
     assert upload_url in edit_page
     patient_page = client_a.get(reverse("patients:detail", args=[photo.visit.patient_id]))
