@@ -253,3 +253,21 @@ def test_an_upload_interrupted_half_way_writes_nothing(client_a, consent_a, visi
     page = response.content.decode()
     assert "the upload of cut.jpg was interrupted before it was complete; nothing was saved" in page
     _nothing_written()
+
+
+def test_a_20000_pixel_square_is_refused_through_the_page_without_decoding(
+    client_a, consent_a, visit_a, monkeypatch
+):
+    from PIL import ImageFile
+
+    def fail(self, *args, **kwargs):
+        raise AssertionError("the image was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", fail)
+    monkeypatch.setattr(Image.Image, "load", fail)
+    response = _post(client_a, visit_a, [{"file": upload("bomb.png", images.png_header_only(
+        20_000, 20_000), "image/png"), "areas": ["chest"]}])
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Photograph 1: bomb.png" in page and "pixels" in page
+    _nothing_written()
