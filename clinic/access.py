@@ -32,6 +32,8 @@ CLINIC_PATH: dict[str, str] = {
     "patients.adverseevent": "visit__patient__clinic",
     "scoring.assessment": "visit__patient__clinic",
     "scoring.flagacknowledgement": "patient__clinic",
+    "photos.photo": "visit__patient__clinic",
+    "photos.photoconsent": "patient__clinic",
 }
 
 

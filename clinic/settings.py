@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 from clinic.env import database_from_url, env_bool, env_int, env_list, env_str
+from photos.conf import photo_limits, photos_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "scoring",
+    "photos",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +132,10 @@ STORAGES = {
             ),
         )
     },
+    # Clinical photographs: private (outside static and media), see photos/conf.py.
+    "photos": photos_storage(BASE_DIR),
 }
+CLE_PHOTO_LIMITS = photo_limits()
 # While debugging, serve straight from the finders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -18,6 +18,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "photos": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # No collectstatic in tests: WhiteNoise serves from the finders.

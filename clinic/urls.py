@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
     path("exchange/", include("patients.exchange_urls")),
+    path("photos/", include("photos.urls")),
     path("", include("scoring.urls")),
 ]

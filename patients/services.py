@@ -478,5 +478,9 @@ def update_visit(
 @transaction.atomic
 def delete_visit(visit: Visit) -> None:
     """RecordGone when someone else deleted it first (no 500)."""
+    from photos.services import discard_visit_files
+
     _lock_patient(visit.patient)
-    lock_current(Visit, visit.pk).delete()
+    current = lock_current(Visit, visit.pk)
+    discard_visit_files(current)  # the visit's photograph files go once the delete commits
+    current.delete()

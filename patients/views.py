@@ -481,7 +481,8 @@ def visit_delete(request: HttpRequest, visit_id) -> HttpResponse:
         return redirect("patients:detail", patient_id=visit.patient_id)
     return render(request, "patients/confirm_delete.html", {
         "patient": visit.patient, "what": f"the visit of {visit.date:%Y-%m-%d}",
-        "detail": "Its CLASI examination, labs and adverse events are deleted with it.",
+        "detail": ("Its CLASI examination, labs, adverse events and photographs are deleted "
+                   "with it."),
         "cancel_url": reverse("patients:visit", args=[visit.pk]), "nav": "patients",
     })
 

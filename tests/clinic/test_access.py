@@ -60,7 +60,13 @@ def record_a(clinician_a, patient_a, course_a):
         patient=patient_a, flag_key="x", kind="relapse_after_complete_response",
         visit=visit, note="seen", acknowledged_by=clinician_a,
     )
+    from photos.services import record_consent
+    from tests.photos.conftest import stored_photo
+
+    record_consent(patient_a, level="record", given_on=dt.date(2025, 1, 6), recorded_by=clinician_a)
+    photo = stored_photo(visit, clinician_a)
     return {
+        "photo_id": photo.pk,
         "clinic_id": patient_a.clinic_id,
         "patient_id": patient_a.pk,
         "visit_id": visit.pk,
