@@ -259,8 +259,7 @@ def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
     result: Score | None = score(exam) if exam is not None else None
     context: dict = {"score": result, "maps": body_maps(result), "change": None}
     if result is not None:
-        band = exam.definition.severity_band(result.activity)
-        context["band"] = band
+        context["band"] = activity_reading(result.activity)
         context["max_activity"] = exam.definition.max_activity
         context["max_damage"] = exam.definition.max_damage
         if day is not None:
@@ -269,3 +268,102 @@ def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
                 visit_id=str(visit.pk) if visit is not None else None, thresholds=thresholds(),
             )
     return context
+
+
+# -- reading a score on screen ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a CLASI-A reads as on screen: a CSS key and the word shown."""
+
+    key: str
+    label: str
+
+
+CLEAR = Reading("clear", "Clear")
+
+
+def activity_reading(activity: int) -> Reading:
+    """CLASI-A 0 reads "clear" (clasi.md section 2): a clinician reads "mild" as
+    active disease.  The scorer's band stays `mild`; only the screen differs."""
+    from scoring.instrument import CLASI
+
+    if activity == 0:
+        return CLEAR
+    band = CLASI.severity_band(activity)
+    return Reading(band.key, band.label)
+
+
+# -- the visit form and page --------------------------------------------------------
+
+
+def previous_examination(patient: Patient, before: dt.date | None = None) -> tuple[Visit, Exam] | None:
+    """The newest visit with a CLASI examination (before `before` when given), for
+    "start from the last visit" (one query)."""
+    visits = Visit.objects.filter(patient=patient, assessment__isnull=False).select_related("assessment")
+    if before is not None:
+        visits = visits.filter(date__lt=before)
+    visit = visits.order_by("-date").first()
+    if visit is None:
+        return None
+    return visit, stored_exam(visit)
+
+
+@dataclass(frozen=True)
+class LabLine:
+    """One lab result of a visit page, with how it compares to its reference."""
+
+    lab: object
+    out_of_range: str  # "", "high" or "low"
+    reference: str  # the range it was judged by, in words ("" when none applies)
+
+
+def lab_lines(labs) -> list[LabLine]:
+    """A visit's labs in the form's order (LabTest's order), each marked when
+    outside its reference range or safety limit in the unit recorded."""
+    from patients.models import LabTest
+    from scoring.signals import REFERENCE_RANGES, SAFETY_LIMITS
+
+    order = {test: i for i, test in enumerate(LabTest.values)}
+    lines = []
+    for lab in sorted(labs, key=lambda lab: order.get(lab.test, len(order))):
+        flag, reference = "", ""
+        if lab.value is not None:
+            for ref in (*REFERENCE_RANGES, *SAFETY_LIMITS):
+                if ref.test == lab.test and ref.accepts(lab.unit):
+                    reference = ref.describe()
+                    flag = "high" if ref.above(lab.value) else "low" if ref.below(lab.value) else ""
+                    break
+        elif lab.result == "positive":
+            flag = "high"
+        lines.append(LabLine(lab, flag, reference))
+    return lines
+
+
+@dataclass(frozen=True)
+class VisitFlag:
+    """A flare flag a visit raised (`raised`) or lies inside the watch window of."""
+
+    flag: object
+    raised: bool
+    acknowledged: bool
+
+
+def flags_of_visit(visit: Visit) -> list[VisitFlag]:
+    """The flags this visit raised, or whose window (after the withdrawal or
+    reduction, up to the flagged visit) it falls in: five queries."""
+    from scoring.models import FlagAcknowledgement
+    from scoring.selectors import current_flags, timeline_for
+
+    out = []
+    for flag in current_flags(timeline_for(visit.patient)):
+        raised = flag.visit_id == str(visit.pk)
+        if raised or flag.event_date < visit.date < flag.date:
+            out.append([flag, raised])
+    if not out:
+        return []
+    acknowledged = set(FlagAcknowledgement.objects.filter(
+        patient_id=visit.patient_id, flag_key__in=[f.key for f, _ in out]
+    ).values_list("flag_key", flat=True))
+    return [VisitFlag(flag, raised, flag.key in acknowledged) for flag, raised in out]

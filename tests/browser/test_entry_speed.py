@@ -99,6 +99,33 @@ def tab_plan(page, keys: Keys) -> int:
     return grid
 
 
+def fast_plan(page, keys: Keys) -> int:
+    """With issue 14's aids, from a blank grid (not "start from the last visit",
+    which would flatter the figure): returns the keystrokes spent in the grid."""
+    for area in AREA_ORDER:
+        values = AREAS.get(area, [])
+        while values and values[-1] == 0:  # trailing zeros: Space clears them
+            values = values[:-1]
+        for value in values:
+            keys.type(str(value))  # the cursor moves on by itself
+        width = 3 if area == "scalp" else 4
+        if len(values) < width:
+            keys.press(" ")  # the rest of the area is clear: next area
+    for value in EXAM_ITEMS:
+        keys.type(str(value))
+    grid = keys.count
+    keys.press("Tab")  # from the 12-month modifier to the first lab (units are skipped)
+    for i, value in enumerate(LABS):
+        keys.type(value)
+        keys.press("Enter" if i % 2 else "Tab")  # Enter moves on too, never saves here
+    keys.press("Tab")  # past the pregnancy test, into the first event's term
+    keys.type(EVENT[0][:4])  # "Neut": one CTCAE term starts so; Tab completes it
+    keys.press("Tab")
+    keys.type(str(EVENT[1]))  # the grade by its digit
+    keys.press("Control+Enter")
+    return grid
+
+
 def _saved(patient):
     from patients.models import Visit
 
@@ -106,16 +133,15 @@ def _saved(patient):
     return visit
 
 
-@pytest.mark.parametrize("plan", ["tab"])
 def test_a_realistic_visit_costs_at_most_half_the_keystrokes(
-    sign_in, live_server, clinician_a, patient_a, plan
+    sign_in, live_server, clinician_a, patient_a
 ):
     page = sign_in(clinician_a)
     page.goto(f"{live_server.url}/patients/{patient_a.pk}/visits/new/")
     page.wait_for_selector("#id_clasi-scalp-erythema:focus")
     keys = Keys(page)
     started = time.perf_counter()
-    grid = tab_plan(page, keys)
+    grid = fast_plan(page, keys)
     page.wait_for_url("**/patients/visits/*/")
     elapsed = time.perf_counter() - started
     visit = _saved(patient_a)
@@ -124,4 +150,7 @@ def test_a_realistic_visit_costs_at_most_half_the_keystrokes(
     assert labs["c3"] == Decimal("0.8") and labs["urine_protein"] == Decimal("0.3") and len(labs) == 9
     event = visit.adverse_events.get()
     assert (event.term, event.grade) == EVENT
-    print(f"\n{plan} plan: {keys.count} keystrokes ({grid} in the grid), {elapsed:.2f} s")
+    print(f"\nfast plan: {keys.count} keystrokes ({grid} in the grid), {elapsed:.2f} s; "
+          f"baseline {BASELINE_KEYSTROKES} ({BASELINE_GRID} in the grid)")
+    assert keys.count * 2 <= BASELINE_KEYSTROKES, keys.count
+    assert grid * 2 <= BASELINE_GRID, grid
