@@ -252,6 +252,8 @@ class ClasiGrid:
         self._cells.update({c.name: c for c in self.exam_cells})
         if copied_from is not None:
             for cell in self._cells.values():
+                if cell.value == "0":
+                    cell.value = ""  # a blank cell is 0: copied zeros would only clutter
                 cell.copied = cell.applies and bool(cell.value)
 
     @property
