@@ -367,3 +367,58 @@ def flags_of_visit(visit: Visit) -> list[VisitFlag]:
         patient_id=visit.patient_id, flag_key__in=[f.key for f, _ in out]
     ).values_list("flag_key", flat=True))
     return [VisitFlag(flag, raised, flag.key in acknowledged) for flag, raised in out]
+
+
+# -- the trend chart as a table ---------------------------------------------------------
+
+CHART_LABS = ("anti_dsdna", "c3", "c4", "anc", "platelets")  # the chart's lower panel
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One visit of the trend chart in numbers: what a screen reader reads and
+    what "show as table" shows."""
+
+    visit: Visit
+    activity: int | None
+    damage: int | None
+    dose: str  # lenalidomide in force that day, "" when none
+    labs: tuple[str, ...]  # CHART_LABS' values with their unit, "" when not done
+    flags: tuple[str, ...]  # labels of the flags this visit raised
+
+
+def _dose_on(courses, day: dt.date) -> str:
+    for course in courses:
+        if course.start <= day and (course.end is None or day <= course.end):
+            steps = [s for s in course.dose_steps.all() if s.date <= day]
+            if steps:
+                step = steps[-1]
+                often = {1: "daily", 2: "alternate days"}.get(step.every_days,
+                                                               f"every {step.every_days} days")
+                return f"{step.mg.normalize():f} mg {often}"
+    return ""
+
+
+def chart_rows(visits, courses, flags) -> list[ChartRow]:
+    """The numbers behind the patient's trend chart, one row per visit, from
+    the record already loaded (no query)."""
+    raised: dict[str, list[str]] = {}
+    for flag in flags:
+        raised.setdefault(flag.visit_id, []).append(flag.label)
+    rows = []
+    for visit in visits:
+        assessment = getattr(visit, "assessment", None)
+        by_test = {lab.test: lab for lab in visit.labs.all()}
+        labs = tuple(
+            f"{by_test[t].value.normalize():f} {by_test[t].unit}".strip() if t in by_test else ""
+            for t in CHART_LABS
+        )
+        rows.append(ChartRow(
+            visit,
+            assessment.activity if assessment else None,
+            assessment.damage if assessment else None,
+            _dose_on(courses, visit.date),
+            labs,
+            tuple(raised.get(str(visit.pk), ())),
+        ))
+    return rows

@@ -115,6 +115,10 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # The trend chart, flags and course summary come from the scoring app.
         **scoring_selectors.patient_analysis(patient, record),
     }
+    # The chart's text alternative: its numbers, one row per visit.
+    context["chart_rows"] = selectors.chart_rows(
+        record["visits"], record["courses"],
+        [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])])
     return render(request, "patients/patient_detail.html", context)
 
 

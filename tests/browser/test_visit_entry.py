@@ -197,12 +197,14 @@ def test_viewer_sees_the_pages_without_write_controls(sign_in, live_server, view
     assert response.status == 403
 
 
-@pytest.mark.parametrize("width,height,name", [(1440, 900, "desktop"), (1024, 768, "tablet")])
+@pytest.mark.parametrize("width,height,name", [(1440, 900, "desktop"), (1024, 768, "tablet"),
+                                               (390, 844, "phone")])
 def test_visit_form_fits_without_horizontal_scrolling(
     sign_in, live_server, clinician_a, patient_a, course_a, width, height, name
 ):
-    """Every grid column and the score panel fit a 1024x768 tablet.  With
-    CLE_SCREENSHOTS_DIR set, the screenshots the README shows are written."""
+    """Every grid column and the score panel fit a 1024x768 tablet and a
+    390x844 phone.  With CLE_SCREENSHOTS_DIR set, the screenshots the README
+    shows are written (visit form, saved visit, patient page at each size)."""
     _baseline_visit(patient_a, course_a.start)
     page = sign_in(clinician_a)
     _tab_mode(page)
@@ -217,19 +219,22 @@ def test_visit_form_fits_without_horizontal_scrolling(
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"horizontal scrolling at {width}x{height}: {widths}"
     for selector in ("#id_clasi-feet-scarring", "#score-panel .totals"):
+        page.locator(selector).scroll_into_view_if_needed()
         box = page.locator(selector).bounding_box()
         assert box["x"] + box["width"] <= width, selector
 
     out = os.environ.get("CLE_SCREENSHOTS_DIR")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{out}/visit-form-{name}.png")
-        if name == "desktop":
-            page.get_by_role("button", name="Save visit").click()
-            page.wait_for_url("**/patients/visits/*/")
-            page.screenshot(path=f"{out}/visit-detail-{name}.png", full_page=True)
-            from patients.services import add_dose_step
+        page.locator(FIRST_CELL).scroll_into_view_if_needed()
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=f"{out}/visit-form-{name}.png", full_page=name == "phone")
+        page.get_by_role("button", name="Save visit").click()
+        page.wait_for_url("**/patients/visits/*/")
+        page.screenshot(path=f"{out}/visit-detail-{name}.png", full_page=True)
+        from patients.services import add_dose_step
 
-            add_dose_step(course_a, date=course_a.start + dt.timedelta(days=28), mg=Decimal("10"))
-            page.goto(f"{live_server.url}/patients/{patient_a.pk}/")
-            page.screenshot(path=f"{out}/patient-page-{name}.png", full_page=True)
+        add_dose_step(course_a, date=course_a.start + dt.timedelta(days=28), mg=Decimal("10"))
+        page.goto(f"{live_server.url}/patients/{patient_a.pk}/")
+        page.wait_for_selector(".chart .main-svg")
+        page.screenshot(path=f"{out}/patient-page-{name}.png", full_page=True)
