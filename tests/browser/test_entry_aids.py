@@ -15,6 +15,7 @@ FIRST_CELL = "#id_clasi-scalp-erythema"
 def _open_form(page, live_server, patient, query: str = "") -> None:
     page.goto(f"{live_server.url}/patients/{patient.pk}/visits/new/{query}")
     page.wait_for_selector(f"{FIRST_CELL}:focus")
+    page.wait_for_load_state("load")  # the deferred script has run
 
 
 def _focused(page) -> str:
@@ -96,6 +97,7 @@ def test_cells_copied_from_the_last_visit_stay_marked_until_changed(
     _open_form(page, live_server, patient_a)
     page.get_by_role("link", name="Start from the last visit").click()
     page.wait_for_selector("[data-testid=copied-note]")
+    page.wait_for_load_state("load")  # the deferred script has run
     assert page.input_value(FIRST_CELL) == "2"
     assert page.locator("td.copied").count() == 2
     page.locator(FIRST_CELL).focus()
