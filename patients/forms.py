@@ -438,7 +438,7 @@ class LabsForm(forms.Form):
             if lab.test == LabTest.PREGNANCY:
                 initial["lab-pregnancy-result"] = lab.result
             else:
-                initial[f"lab-{lab.test}-value"] = lab.value.normalize()
+                initial[f"lab-{lab.test}-value"] = f"{lab.value.normalize():f}"  # 210, not 2.1E+2
                 initial[f"lab-{lab.test}-unit"] = lab.unit
         return initial
 

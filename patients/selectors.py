@@ -318,6 +318,11 @@ class LabLine:
     out_of_range: str  # "", "high" or "low"
     reference: str  # the range it was judged by, in words ("" when none applies)
 
+    @property
+    def value_text(self) -> str:
+        """210 rather than Decimal.normalize()'s 2.1E+2."""
+        return "" if self.lab.value is None else f"{self.lab.value.normalize():f}"
+
 
 def lab_lines(labs) -> list[LabLine]:
     """A visit's labs in the form's order (LabTest's order), each marked when

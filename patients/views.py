@@ -539,7 +539,7 @@ def dose_step_edit(request: HttpRequest, step_id) -> HttpResponse:
                         step_id, write=True)
     course = step.course
     form = DoseStepForm(request.POST or None, initial={
-        "date": step.date, "mg": step.mg.normalize(), "every_days": step.every_days})
+        "date": step.date, "mg": f"{step.mg.normalize():f}", "every_days": step.every_days})
 
     def save(data: dict) -> str:
         saved = services.update_dose_step(step, **data)

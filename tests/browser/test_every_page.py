@@ -72,6 +72,9 @@ def _check(page, name: str, width: int) -> list[str]:
     scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if scroll[0] > scroll[1]:
         problems.append(f"{name} at {width}px: scrollWidth {scroll[0]} > {scroll[1]}")
+    header = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().height")
+    if header > 64:  # was 150 px at 390 px before issue 14
+        problems.append(f"{name} at {width}px: header {header:.0f} px high")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ['violations']});

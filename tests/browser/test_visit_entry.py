@@ -188,7 +188,7 @@ def test_viewer_sees_the_pages_without_write_controls(sign_in, live_server, view
     # The only POST form on the page is signing out.
     assert page.locator("form[method=post]").count() == 1
 
-    page.get_by_role("link", name="2025-01-06").click()
+    page.locator("#visits-table").get_by_role("link", name="2025-01-06").click()
     page.wait_for_url(f"**/patients/visits/{visit.pk}/")
     assert page.locator("[data-testid=activity]").inner_text() == "2"
     assert page.get_by_role("link", name="Edit visit").count() == 0

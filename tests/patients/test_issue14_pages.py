@@ -80,7 +80,8 @@ def test_removing_a_dose_step_asks_first_then_removes(client_a, course_a):
 def test_a_dose_step_can_be_corrected(client_a, course_a):
     step = services.add_dose_step(course_a, date=dt.date(2025, 2, 3), mg=Decimal("10"))
     url = reverse("patients:dose_step_edit", args=[step.pk])
-    assert client_a.get(url).status_code == 200
+    form = client_a.get(url)
+    assert form.status_code == 200 and 'value="10"' in form.content.decode()  # not 1E+1
     response = client_a.post(url, {"date": "2025-02-04", "mg": "7,5", "every_days": "2"})
     assert response.status_code == 302
     step.refresh_from_db()
@@ -151,6 +152,7 @@ def test_visit_page_lists_labs_in_form_order_with_out_of_range_marked(client_a, 
     rows = {t: table.split(f'data-test="{t}"')[1].split("</tr>")[0] for t in ("anti_dsdna", "c3", "platelets")}
     assert "▲ high" in rows["anti_dsdna"] and "▼ low" in rows["platelets"]
     assert "out-of-range" not in rows["c3"]
+    assert ">40 <" in rows["platelets"] and "E+" not in table  # 40, never Decimal's 4E+1
 
 
 def test_the_visit_that_raised_a_flag_says_so_with_a_link(client_a, clinic_a, clinician_a):
@@ -205,3 +207,13 @@ def test_the_adverse_event_term_offers_the_ctcae_list(client_a, patient_a):
     html = client_a.get(reverse("patients:visit_create", args=[patient_a.pk])).content.decode()
     assert 'list="ctcae-terms"' in html and '<datalist id="ctcae-terms">' in html
     assert all(f'<option value="{t}">' in html for t in TERMS[:5])
+
+
+def test_patient_and_course_forms_list_their_errors_with_links(client_a, clinic_a, course_a):
+    page = client_a.post(reverse("patients:create"), {"clinic": clinic_a.pk, "code": "", "sex": "F"})
+    summary = page.content.decode().split('data-testid="error-summary"')[1].split("</div>")[0]
+    assert 'href="#id_code"' in summary
+    page = client_a.post(reverse("patients:dose_step_add", args=[course_a.pk]),
+                         {"date": "2025-02-03", "mg": "abc", "every_days": "1"})
+    summary = page.content.decode().split('data-testid="error-summary"')[1].split("</div>")[0]
+    assert 'href="#id_mg"' in summary
