@@ -17,10 +17,63 @@ from clinical.instruments.instrument import Instrument, Item
 from clinical.instruments.clasi import CLASI
 
 
+class DecimalCommaField(forms.DecimalField):
+    """A decimal typed the European way, "1,2", reads as 1.2.
+
+    Only a lone comma with no point is a decimal comma; "1,234.5" stays an
+    error rather than a guess at a thousands separator.
+    """
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip()
+            if value.count(",") == 1 and "." not in value:
+                value = value.replace(",", ".")
+        return super().to_python(value)
+
+
 def DATE_WIDGET() -> forms.DateInput:
     # <input type="date"> only accepts ISO dates; the site's en-gb format
     # (dd/mm/yyyy) would leave the field looking empty.
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+# A database constraint's name is for developers: each one a form can trip maps
+# to the field it concerns and words a clinician reads.
+PATIENT_CONSTRAINT_MESSAGES: dict[str, tuple[str | None, str]] = {
+    "patient_sle_date_needs_sle": ("sle_diagnosed", "A diagnosis date needs SLE to be ticked."),
+    "patient_code_not_empty": ("code", "Enter the clinic's code for this patient."),
+    "patient_sex_valid": ("sex", "Choose the sex from the list."),
+    "patient_code_unique_in_clinic": ("code", "Another patient of this clinic has this code."),
+}
+
+
+def _name_constraint_errors(form: forms.BaseForm, messages: dict[str, tuple[str | None, str]]) -> None:
+    """Move "Constraint “x” is violated." off the top of the form onto its field."""
+    from django.forms.utils import ErrorList
+
+    general = form._errors.get(forms.forms.NON_FIELD_ERRORS) if form._errors else None
+    if not general:
+        return
+    kept = ErrorList()
+    for message in general:
+        target = next((m for name, m in messages.items() if f"“{name}”" in message), None)
+        if target is None and "Constraint “" in message:
+            target = (None, "These values contradict each other; please check the fields.")
+        if target is None:
+            kept.append(message)
+            continue
+        field, text = target
+        if field is not None and field in form.fields:
+            form._errors.setdefault(field, form.error_class(renderer=form.renderer))
+            if text not in form._errors[field]:
+                form._errors[field].append(text)
+        else:
+            kept.append(text)
+    if kept:
+        form._errors[forms.forms.NON_FIELD_ERRORS] = form.error_class(kept, error_class="nonfield")
+    else:
+        del form._errors[forms.forms.NON_FIELD_ERRORS]
 
 
 class PatientForm(forms.ModelForm):
@@ -55,6 +108,10 @@ class PatientForm(forms.ModelForm):
                 queryset=clinics, empty_label=None, label="Clinic"
             )
             self.order_fields(["clinic"])
+
+    def _post_clean(self):
+        super()._post_clean()
+        _name_constraint_errors(self, PATIENT_CONSTRAINT_MESSAGES)
 
     def validate_unique(self):
         # Uniqueness of the code within the clinic is checked by the service,
@@ -98,6 +155,7 @@ class GridCell:
     value: str = ""
     error: str = ""
     reason: str = ""  # why a not-applicable cell is not scored
+    copied: bool = False  # filled from the previous visit, not yet confirmed by typing
 
     @property
     def id(self) -> str:
@@ -147,8 +205,10 @@ class ClasiGrid:
     """
 
     def __init__(self, data=None, *, initial: Exam | None = None, instrument: Instrument = CLASI,
-                 skipped: bool = False) -> None:
+                 skipped: bool = False, copied_from: dt.date | None = None) -> None:
         self.instrument = instrument
+        # The date of the visit whose examination was copied into an unsaved grid.
+        self.copied_from = copied_from
         self.data = data
         self.errors: dict[str, str] = {}
         self.non_field_errors: list[str] = []
@@ -191,6 +251,21 @@ class ClasiGrid:
         ]
         self._cells = {c.name: c for row in self.rows for c in row.cells}
         self._cells.update({c.name: c for c in self.exam_cells})
+        if copied_from is not None:
+            for cell in self._cells.values():
+                if cell.value == "0":
+                    cell.value = ""  # a blank cell is 0: copied zeros would only clutter
+                cell.copied = cell.applies and bool(cell.value)
+
+    @property
+    def entered(self) -> list[GridCell]:
+        """The cells that hold something (a typed 0 included)."""
+        return [c for c in self._cells.values() if c.value]
+
+    @property
+    def is_blank(self) -> bool:
+        """Nothing typed yet: no cell holds a value and the modifier is unticked."""
+        return not self.entered and not self.flag_checked
 
     # -- template helpers ---------------------------------------------------
 
@@ -249,6 +324,13 @@ class ClasiGrid:
         if self.data is None:
             return False
         if self.skipped:
+            if self.entered:
+                # Never drop typed scores silently: the clinician decides.
+                count = len(self.entered)
+                self.non_field_errors.append(
+                    f"“No CLASI examination” is ticked but {count} cell{'s' if count > 1 else ''} "
+                    "hold scores: clear the cells or untick the box.")
+                return False
             return True
         exam, errors = parse_exam_all_errors(self.to_document())
         for error in errors:
@@ -320,12 +402,15 @@ class LabsForm(forms.Form):
                     label=test.label, required=False,
                     choices=[("", "— not done —"), *PregnancyResult.choices])
                 continue
-            self.fields[f"lab-{test.value}-value"] = forms.DecimalField(
+            self.fields[f"lab-{test.value}-value"] = DecimalCommaField(
                 label=test.label, required=False, min_value=Decimal(0), max_digits=12,
                 decimal_places=4, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}))
             self.fields[f"lab-{test.value}-unit"] = forms.CharField(
                 label=f"{test.label} unit", required=False, max_length=32,
-                initial=LAB_UNITS.get(test.value, ""), widget=forms.TextInput(attrs={"size": 7}))
+                initial=LAB_UNITS.get(test.value, ""),
+                # data-default: the script takes an unchanged unit out of the Tab order.
+                widget=forms.TextInput(attrs={"size": 7, "class": "unit",
+                                              "data-default": LAB_UNITS.get(test.value, "")}))
 
     def rows(self):
         """(test label, value field, unit field) per test, for the template."""
@@ -354,12 +439,14 @@ class LabsForm(forms.Form):
             if lab.test == LabTest.PREGNANCY:
                 initial["lab-pregnancy-result"] = lab.result
             else:
-                initial[f"lab-{lab.test}-value"] = lab.value.normalize()
+                initial[f"lab-{lab.test}-value"] = f"{lab.value.normalize():f}"  # 210, not 2.1E+2
                 initial[f"lab-{lab.test}-unit"] = lab.unit
         return initial
 
 
-CTCAE_GRADES = [("", "—"), *[(str(g), f"Grade {g}") for g in range(1, 6)]]
+# A grade is chosen by typing its digit (the label starts with it).
+CTCAE_GRADES = [("", "—"), ("1", "1 mild"), ("2", "2 moderate"), ("3", "3 severe"),
+                ("4", "4 life-threatening"), ("5", "5 death")]
 SPARE_EVENT_ROWS = 2
 
 
@@ -376,7 +463,10 @@ class EventsForm(forms.Form):
         self.row_count = rows
         for i in range(rows):
             self.fields[f"ae-{i}-term"] = forms.CharField(
-                label=f"Adverse event {i + 1}: CTCAE term", required=False, max_length=200)
+                label=f"Adverse event {i + 1}: CTCAE term", required=False, max_length=200,
+                # The CTCAE term list (clinical.ctcae) as suggestions; any term is accepted.
+                widget=forms.TextInput(attrs={"list": "ctcae-terms", "autocomplete": "off",
+                                              "class": "ae-term"}))
             self.fields[f"ae-{i}-grade"] = forms.TypedChoiceField(
                 label=f"Adverse event {i + 1}: grade", required=False, choices=CTCAE_GRADES,
                 coerce=int, empty_value=None)
@@ -425,7 +515,7 @@ EVERY_DAYS_CHOICES = [
 
 
 class DoseFields(forms.Form):
-    mg = forms.DecimalField(label="Dose (mg)", min_value=Decimal("0.01"), max_digits=6,
+    mg = DecimalCommaField(label="Dose (mg)", min_value=Decimal("0.01"), max_digits=6,
                             decimal_places=2, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}))
     every_days = forms.TypedChoiceField(label="How often", choices=EVERY_DAYS_CHOICES,
                                         coerce=int, initial=1)

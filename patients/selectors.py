@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from django.contrib.auth import get_user_model
@@ -24,6 +25,7 @@ from clinical.rules.response import Interpretation, baseline_bound, course_basel
 from clinical.record import Assessment as TimelineAssessment
 from clinical.record import Course as TimelineCourse
 from clinical.record import PatientRecord, Thresholds, shift
+from clinical.record import Lab, treatments_text
 from clinical.record import Visit as RecordVisit
 
 
@@ -252,8 +254,7 @@ def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
     result: Score | None = score(exam) if exam is not None else None
     context: dict = {"score": result, "maps": body_maps(result), "change": None}
     if result is not None:
-        band = exam.definition.severity_band(result.activity)
-        context["band"] = band
+        context["band"] = activity_reading(result.activity)
         context["max_activity"] = exam.definition.max_activity
         context["max_damage"] = exam.definition.max_damage
         if day is not None:
@@ -262,3 +263,162 @@ def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
                 visit_id=str(visit.pk) if visit is not None else None, thresholds=thresholds(),
             )
     return context
+
+
+# -- reading a score on screen ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a CLASI-A reads as on screen: a CSS key and the word shown."""
+
+    key: str
+    label: str
+
+
+CLEAR = Reading("clear", "Clear")
+
+
+def activity_reading(activity: int) -> Reading:
+    """CLASI-A 0 reads "clear" (clasi.md section 2): a clinician reads "mild" as
+    active disease.  The scorer's band stays `mild`; only the screen differs."""
+    from clinical.instruments.clasi import CLASI
+
+    if activity == 0:
+        return CLEAR
+    band = CLASI.severity_band(activity)
+    return Reading(band.key, band.label)
+
+
+# -- the visit form and page --------------------------------------------------------
+
+
+def previous_examination(patient: Patient, before: dt.date | None = None) -> tuple[Visit, Exam] | None:
+    """The newest visit with a CLASI examination (before `before` when given), for
+    "start from the last visit" (one query)."""
+    visits = Visit.objects.filter(patient=patient, assessment__isnull=False).select_related("assessment")
+    if before is not None:
+        visits = visits.filter(date__lt=before)
+    visit = visits.order_by("-date").first()
+    if visit is None:
+        return None
+    return visit, stored_exam(visit)
+
+
+@dataclass(frozen=True)
+class LabLine:
+    """One lab result of a visit page, with how it compares to its reference."""
+
+    lab: object
+    out_of_range: str  # "", "high" or "low"
+    reference: str  # the range it was judged by, in words ("" when none applies)
+
+    @property
+    def value_text(self) -> str:
+        """210 rather than Decimal.normalize()'s 2.1E+2."""
+        return "" if self.lab.value is None else f"{self.lab.value.normalize():f}"
+
+
+def lab_lines(labs) -> list[LabLine]:
+    """A visit's labs in the form's order (the lab table's), each marked when its
+    canonical value lies outside its reference range or safety limit."""
+    from clinical import labs as lab_table
+    from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS
+
+    order = {test: i for i, test in enumerate(lab_table.LABS)}
+    lines = []
+    for lab in sorted(labs, key=lambda lab: order.get(lab.test, len(order))):
+        flag, reference = "", ""
+        if lab.value is not None:
+            try:
+                canonical = lab_table.canonical_value(lab.test, lab.value, lab.unit)
+            except (lab_table.UnknownUnit, KeyError):
+                canonical = None  # a unit off the list: shown as entered, judged by nothing
+            for ref in (*REFERENCE_RANGES, *SAFETY_LIMITS):
+                if canonical is not None and ref.test == lab.test:
+                    reference = ref.describe()
+                    flag = "high" if ref.above(canonical) else "low" if ref.below(canonical) else ""
+                    break
+        elif lab.result == "positive":
+            flag = "high"
+        lines.append(LabLine(lab, flag, reference))
+    return lines
+
+
+@dataclass(frozen=True)
+class VisitFlag:
+    """A flare flag a visit raised (`raised`) or lies inside the watch window of."""
+
+    flag: object
+    raised: bool
+    acknowledged: bool
+
+
+def flags_of_visit(visit: Visit) -> list[VisitFlag]:
+    """The flags this visit raised, or whose window (after the withdrawal or
+    reduction, up to the flagged visit) it falls in: five queries."""
+    from scoring.models import FlagAcknowledgement
+    from scoring.selectors import current_flags, timeline_for
+
+    out = []
+    for flag in current_flags(timeline_for(visit.patient)):
+        raised = flag.visit_id == str(visit.pk)
+        if raised or flag.event_date < visit.date < flag.date:
+            out.append([flag, raised])
+    if not out:
+        return []
+    acknowledged = set(FlagAcknowledgement.objects.filter(
+        patient_id=visit.patient_id, flag_key__in=[f.key for f, _ in out]
+    ).values_list("flag_key", flat=True))
+    return [VisitFlag(flag, raised, flag.key in acknowledged) for flag, raised in out]
+
+
+# -- the trend chart as a table ---------------------------------------------------------
+
+CHART_LABS = ("anti_dsdna", "c3", "c4", "anc", "platelets")  # the chart's lower panel
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One visit of the trend chart in numbers: what a screen reader reads and
+    what "show as table" shows."""
+
+    visit: Visit
+    activity: int | None
+    damage: int | None
+    dose: str  # the treatments in force that day, "" when none
+    labs: tuple[str, ...]  # CHART_LABS' values with their unit, "" when not done
+    flags: tuple[str, ...]  # labels of the flags this visit raised
+
+
+def chart_rows(record: PatientRecord, flags) -> list[ChartRow]:
+    """The numbers behind the patient's trend chart, one row per visit, from
+    the record already read (no query). The treatments column says what was
+    in force that day in the record's own words."""
+    raised: dict[str, list[str]] = {}
+    for flag in flags:
+        raised.setdefault(flag.visit_id, []).append(flag.label)
+    assessments = {a.visit_id: a for a in record.assessments}
+    labs: dict[tuple[dt.date, str], Lab] = {(lab.date, lab.test): lab for lab in record.labs}
+    rows = []
+    for visit in record.visits:
+        assessment = assessments.get(visit.id)
+        values = tuple(
+            _lab_text(labs[visit.date, t]) if (visit.date, t) in labs else "" for t in CHART_LABS
+        )
+        rows.append(ChartRow(
+            visit,
+            assessment.activity if assessment else None,
+            assessment.damage if assessment else None,
+            treatments_text(record.treatments_on(visit.date)) if record.courses_on(visit.date) else "",
+            values,
+            tuple(raised.get(visit.id, ())),
+        ))
+    return rows
+
+
+def _lab_text(lab: Lab) -> str:
+    """A lab as entered: 210 rather than Decimal.normalize()'s 2.1E+2, with its unit."""
+    if not isinstance(lab.value, Decimal):
+        return str(lab.value)
+    return f"{lab.value.normalize():f} {lab.unit}".strip()

@@ -22,5 +22,6 @@ urlpatterns = [
     path("courses/<uuid:course_id>/withdraw/", views.course_withdraw, name="course_withdraw"),
     path("courses/<uuid:course_id>/edit/", views.course_edit, name="course_edit"),
     path("courses/<uuid:course_id>/delete/", views.course_delete, name="course_delete"),
+    path("dose-steps/<uuid:step_id>/edit/", views.dose_step_edit, name="dose_step_edit"),
     path("dose-steps/<uuid:step_id>/delete/", views.dose_step_delete, name="dose_step_delete"),
 ]

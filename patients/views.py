@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_safe
 
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
+from clinical.ctcae import TERMS as CTCAE_TERMS
 from patients import selectors, services
 from patients.concurrency import (
     StaleEdit,
@@ -43,8 +44,8 @@ from patients.forms import (
     VisitForm,
     WithdrawForm,
 )
-from patients.snapshot import record_for, records_for
 from patients.models import Course, DoseStep, LabTest, Patient, PregnancyResult, Visit
+from patients.snapshot import record_for, records_for
 from scoring import selectors as scoring_selectors
 
 PAGE_SIZE = 50
@@ -138,6 +139,9 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # The trend chart, flags and course summary come from the scoring app.
         **scoring_selectors.patient_analysis(patient, record),
     }
+    # The chart's text alternative: its numbers, one row per visit.
+    context["chart_rows"] = selectors.chart_rows(
+        record, [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])])
     return render(request, "patients/patient_detail.html", context)
 
 
@@ -234,7 +238,8 @@ def _patient_for(request: HttpRequest, patient_id, *, write: bool = False) -> Pa
 class VisitForms:
     """The four parts of the visit form, bound or not, validated together."""
 
-    def __init__(self, request: HttpRequest, patient: Patient, visit: Visit | None = None) -> None:
+    def __init__(self, request: HttpRequest, patient: Patient, visit: Visit | None = None,
+                 copy: tuple[Visit, object] | None = None) -> None:
         clinicians = selectors.clinicians_of(patient.clinic)
         data = request.POST if request.method == "POST" else None
         if data is not None:
@@ -246,7 +251,9 @@ class VisitForms:
             me = request.user if clinicians.filter(pk=request.user.pk).exists() else None
             self.visit = VisitForm(initial={"date": timezone.localdate(), "clinician": me},
                                    clinicians=clinicians)
-            self.grid = ClasiGrid()
+            # "Start from the last visit": its examination, marked as copied.
+            self.grid = (ClasiGrid(initial=copy[1], copied_from=copy[0].date) if copy
+                         else ClasiGrid())
             self.labs = LabsForm()
             self.events = EventsForm()
         else:
@@ -304,6 +311,8 @@ def _panel(patient: Patient, forms: VisitForms, visit: Visit | None) -> dict:
     return {
         **selectors.score_panel(patient, day=forms.day, exam=exam, visit=visit),
         "grid": forms.grid,
+        # A new visit's untouched grid announces no score and no response yet.
+        "awaiting_entry": visit is None and not forms.grid.skipped and forms.grid.is_blank,
     }
 
 
@@ -373,13 +382,17 @@ def _newer_than_read(visit: Visit | None, forms: VisitForms):
 
 
 def _render_visit_form(request, patient: Patient, forms: VisitForms, visit: Visit | None,
-                       status: int = 200, stale=None) -> HttpResponse:
+                       status: int = 200, stale=None,
+                       previous: Visit | None = None) -> HttpResponse:
     context = {
         "patient": patient,
         "visit": visit,
         "conflict": stale,
         "forms": forms,
         "grid": forms.grid,
+        "previous_visit": previous,
+        "ctcae_terms": CTCAE_TERMS,
+        "error_links": _error_links(forms) if request.method == "POST" else [],
         "nav": "patients",
         **_panel(patient, forms, visit),
     }
@@ -391,7 +404,14 @@ def _visit_form_view(
 ) -> HttpResponse:
     """Log or edit a visit: one transaction through the service, or the form
     again (400) with every message next to its field and nothing saved."""
-    forms = VisitForms(request, patient, visit)
+    previous = copy = None
+    if visit is None and request.method == "GET":
+        found = selectors.previous_examination(patient)
+        if found is not None:
+            previous = found[0]
+            if request.GET.get("from") == "last":
+                copy = found
+    forms = VisitForms(request, patient, visit, copy=copy)
     if request.method == "POST":
         if forms.is_valid():
             try:
@@ -407,7 +427,26 @@ def _visit_form_view(
                 messages.success(request, f"Visit of {saved.date:%Y-%m-%d} saved.")
                 return redirect("patients:visit", visit_id=saved.pk)
         return _render_visit_form(request, patient, forms, visit, status=400)
-    return _render_visit_form(request, patient, forms, visit)
+    return _render_visit_form(request, patient, forms, visit, previous=previous)
+
+
+def _error_links(forms: VisitForms) -> list[tuple[str, str, str]]:
+    """(field id, label, message) of every error on the visit form, in page
+    order, for the banner's links: the visit fields, the CLASI cells, labs, events."""
+    links = []
+    for form in (forms.visit,):
+        for name, errors in form.errors.items():
+            if name in form.fields:
+                links += [(form[name].auto_id, form[name].label, e) for e in errors]
+    links += [(cell.id, cell.label, cell.error) for cell in forms.grid.cell_errors()]
+    if forms.grid.non_field_errors and forms.grid.skipped:
+        links += [(f"id_{forms.grid.skip_name}", "No CLASI examination", e)
+                  for e in forms.grid.non_field_errors]
+    for form in (forms.labs, forms.events):
+        for name, errors in form.errors.items():
+            if name in form.fields:
+                links += [(form[name].auto_id, form[name].label, e) for e in errors]
+    return links
 
 
 @require_http_methods(["GET", "POST"])
@@ -462,8 +501,9 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
         "patient": patient,
         "visit": visit,
         "grid": ClasiGrid(initial=exam, skipped=exam is None),
-        "labs": list(visit.labs.all()),
+        "labs": selectors.lab_lines(visit.labs.all()),
         "events": list(visit.adverse_events.all()),
+        "visit_flags": selectors.flags_of_visit(visit),
         "can_write": can_write(visit),
         "nav": "patients",
         **selectors.score_panel(patient, day=visit.date, exam=exam, visit=visit),
@@ -479,15 +519,32 @@ def visit_delete(request: HttpRequest, visit_id) -> HttpResponse:
         services.delete_visit(visit)
         messages.success(request, f"Visit of {visit.date:%Y-%m-%d} deleted.")
         return redirect("patients:detail", patient_id=visit.patient_id)
+    labs = list(visit.labs.all())
+    events = list(visit.adverse_events.all())
+    children = []
+    if hasattr(visit, "assessment"):
+        children.append(f"its CLASI examination (CLASI-A {visit.assessment.activity}, "
+                        f"CLASI-D {visit.assessment.damage})")
+    if labs:
+        children.append(f"{len(labs)} lab result{'s' if len(labs) != 1 else ''}: "
+                        + ", ".join(lab.get_test_display() for lab in labs))
+    if events:
+        children.append(f"{len(events)} adverse event{'s' if len(events) != 1 else ''}: "
+                        + ", ".join(f"{e.term} (grade {e.grade})" for e in events))
     return render(request, "patients/confirm_delete.html", {
         "patient": visit.patient, "what": f"the visit of {visit.date:%Y-%m-%d}",
-        "detail": ("Its CLASI examination, labs, adverse events and photographs are deleted "
-                   "with it."),
+        "children": children, "keeps": "The patient and the other visits stay.",
         "cancel_url": reverse("patients:visit", args=[visit.pk]), "nav": "patients",
     })
 
 
 # -- courses and dose steps -----------------------------------------------------------
+
+
+def _dose_text(step: DoseStep) -> str:
+    """"5 mg daily", "2.5 mg alternate days", as the patient page words a dose."""
+    often = {1: "daily", 2: "alternate days"}.get(step.every_days, f"every {step.every_days} days")
+    return f"{step.mg.normalize():f} mg {often}"
 
 
 def _course_for(request: HttpRequest, course_id) -> Course:
@@ -586,7 +643,17 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
     step = get_for_user(request.user, DoseStep.objects.select_related("course__patient"), step_id,
                         write=True)
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        # "remove" asks first: the step, and what the course's dose becomes.
+        earlier = step.course.dose_steps.filter(date__lt=step.date).order_by("-date").first()
+        return render(request, "patients/confirm_delete.html", {
+            "patient": step.course.patient,
+            "what": f"the dose step of {step.date:%Y-%m-%d} ({_dose_text(step)})",
+            "children": [],
+            "keeps": (f"From {step.date:%Y-%m-%d} the dose is again {_dose_text(earlier)}, "
+                      "as before this step." if earlier else ""),
+            "action_label": "Remove", "nav": "patients",
+            "cancel_url": reverse("patients:detail", args=[step.course.patient_id]),
+        })
     try:
         services.remove_dose_step(step)
     except ValidationError as error:
@@ -594,6 +661,27 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
     else:
         messages.success(request, f"Dose step of {step.date:%Y-%m-%d} removed.")
     return redirect("patients:detail", patient_id=step.course.patient_id)
+
+
+@require_http_methods(["GET", "POST"])
+@gone_page(DoseStep, "step_id")
+def dose_step_edit(request: HttpRequest, step_id) -> HttpResponse:
+    """Correct a dose step (date, dose, frequency) through the course service."""
+    step = get_for_user(request.user, DoseStep.objects.select_related("course__patient__clinic"),
+                        step_id, write=True)
+    course = step.course
+    form = carry_version(DoseStepForm(request.POST or None, initial={
+        "date": step.date, "mg": f"{step.mg.normalize():f}", "every_days": step.every_days}),
+        course.version)
+
+    def save(data: dict) -> str:
+        saved = services.update_dose_step(step, **data)
+        return f"Dose step corrected: {_dose_text(saved)} from {saved.date:%Y-%m-%d}."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course,
+        submit="Save dose step", title=f"Correct the dose step of {step.date:%Y-%m-%d}",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -639,8 +727,14 @@ def course_delete(request: HttpRequest, course_id) -> HttpResponse:
         services.delete_course(course)
         messages.success(request, f"Course started {course.start:%Y-%m-%d} deleted.")
         return redirect("patients:detail", patient_id=course.patient_id)
+    steps = list(course.dose_steps.order_by("date"))
+    children = [f"{len(steps)} dose step{'s' if len(steps) != 1 else ''}: "
+                + "; ".join(f"{s.date:%Y-%m-%d} {_dose_text(s)}" for s in steps)] if steps else []
+    if course.end:
+        children.append(f"its withdrawal on {course.end:%Y-%m-%d}")
     return render(request, "patients/confirm_delete.html", {
         "patient": course.patient, "what": f"the lenalidomide course started {course.start:%Y-%m-%d}",
-        "detail": "Its dose steps are deleted with it; visits stay.", "nav": "patients",
-        "cancel_url": reverse("patients:detail", args=[course.patient_id]),
+        "children": children,
+        "keeps": "Visits stay; flags and the course summary are recomputed without this course.",
+        "nav": "patients", "cancel_url": reverse("patients:detail", args=[course.patient_id]),
     })

@@ -29,6 +29,12 @@ def _type_cells(page, values: list[str]) -> None:
         page.keyboard.press("Tab")
 
 
+def _tab_mode(page) -> None:
+    """These tests type a digit and then Tab, as on the form before issue 14:
+    turn off "move to the next cell after a digit" (a per-browser setting)."""
+    page.evaluate("localStorage.setItem('cle.visit.autoAdvance', 'off')")
+
+
 def _activity(page) -> str:
     return page.locator("#score-panel [data-testid=activity]").inner_text()
 
@@ -54,6 +60,7 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     from patients.models import Patient, Visit
 
     page = sign_in(clinician_a)
+    _tab_mode(page)
     today = timezone.localdate()
     start = today - dt.timedelta(days=14)
 
@@ -80,11 +87,13 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     page.get_by_role("link", name="Log a visit").click()
     page.wait_for_selector(FIRST_CELL)
     assert page.evaluate("document.activeElement.id") == "id_clasi-scalp-erythema"
-    assert _activity(page) == "0"
+    # The blank form announces no score and no response until something is typed.
+    assert page.locator("#score-panel [data-testid=awaiting]").is_visible()
+    assert page.locator("#score-panel [data-testid=change]").count() == 0
 
     page.keyboard.type("2")  # scalp erythema 2
     # The server-scored panel and the body map change before anything is saved.
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]').innerText === '2'")
+    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '2'")
     assert _region_level(page, "activity", "scalp") != "0"
     assert _region_level(page, "activity", "nose_malar") == "0"
     assert page.evaluate("document.activeElement.id") == "id_clasi-scalp-erythema"  # focus stayed
@@ -95,7 +104,7 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     _type_cells(page, ["1", "1", "", "", "", "", "3", "2", "1"])
     page.keyboard.type("1")
     # By hand: activity = 2 + 1 + 3 + 2 = 8; damage = 1 + 1 + 1 = 3.
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]').innerText === '8'")
+    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '8'")
     assert page.locator("#score-panel [data-testid=damage]").inner_text() == "3"
     assert page.locator("#score-panel [data-testid=severity]").inner_text() == "Mild"
     assert _region_level(page, "activity", "nose_malar") == "4"  # 5 of 5 points
@@ -119,7 +128,7 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     assert _region_level(page, "damage", "nose_malar") != "0"
 
     page.locator("#id_clasi-nose_malar-scarring").focus()
-    page.keyboard.press("Enter")  # submit from the keyboard
+    page.keyboard.press("Control+Enter")  # save from the keyboard (plain Enter in a cell does not)
     page.wait_for_url("**/patients/visits/*/")
     assert Visit.objects.filter(patient=patient).count() == 2
     assert page.locator("[data-testid=activity]").inner_text() == "8"
@@ -148,7 +157,6 @@ def test_a_tampered_impossible_value_is_refused_next_to_its_cell_and_nothing_is_
         extra.type = 'hidden'; extra.name = 'clasi-scalp-scarring'; extra.value = '1';
         document.querySelector('#visit-form').appendChild(extra);
     }""")
-    page.locator("#id_lab-c3-value").evaluate("el => { el.closest('details').open = true; }")
     page.fill("#id_lab-c3-value", "0.8")  # a valid lab in the same submission
     page.get_by_role("button", name="Save visit").click()
 
@@ -180,7 +188,7 @@ def test_viewer_sees_the_pages_without_write_controls(sign_in, live_server, view
     # The only POST form on the page is signing out.
     assert page.locator("form[method=post]").count() == 1
 
-    page.get_by_role("link", name="2025-01-06").click()
+    page.locator("#visits-table").get_by_role("link", name="2025-01-06").click()
     page.wait_for_url(f"**/patients/visits/{visit.pk}/")
     assert page.locator("[data-testid=activity]").inner_text() == "2"
     assert page.get_by_role("link", name="Edit visit").count() == 0
@@ -189,14 +197,17 @@ def test_viewer_sees_the_pages_without_write_controls(sign_in, live_server, view
     assert response.status == 403
 
 
-@pytest.mark.parametrize("width,height,name", [(1440, 900, "desktop"), (1024, 768, "tablet")])
+@pytest.mark.parametrize("width,height,name", [(1440, 900, "desktop"), (1024, 768, "tablet"),
+                                               (390, 844, "phone")])
 def test_visit_form_fits_without_horizontal_scrolling(
     sign_in, live_server, clinician_a, patient_a, course_a, width, height, name
 ):
-    """Every grid column and the score panel fit a 1024x768 tablet.  With
-    CLE_SCREENSHOTS_DIR set, the screenshots the README shows are written."""
+    """Every grid column and the score panel fit a 1024x768 tablet and a
+    390x844 phone.  With CLE_SCREENSHOTS_DIR set, the screenshots the README
+    shows are written (visit form, saved visit, patient page at each size)."""
     _baseline_visit(patient_a, course_a.start)
     page = sign_in(clinician_a)
+    _tab_mode(page)
     page.set_viewport_size({"width": width, "height": height})
     page.goto(f"{live_server.url}/patients/{patient_a.pk}/visits/new/")
     page.wait_for_selector(FIRST_CELL)
@@ -204,23 +215,26 @@ def test_visit_form_fits_without_horizontal_scrolling(
     page.locator(FIRST_CELL).focus()
     # Activity by hand: scalp 2 + 1, ears 1, nose/malar 2 + 1, rest of face 1 + 1 = 9.
     _type_cells(page, ["2", "1", "1", "1", "", "", "", "2", "1", "1", "1", "1", "1"])
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]').innerText === '9'")
+    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '9'")
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"horizontal scrolling at {width}x{height}: {widths}"
     for selector in ("#id_clasi-feet-scarring", "#score-panel .totals"):
+        page.locator(selector).scroll_into_view_if_needed()
         box = page.locator(selector).bounding_box()
         assert box["x"] + box["width"] <= width, selector
 
     out = os.environ.get("CLE_SCREENSHOTS_DIR")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{out}/visit-form-{name}.png")
-        if name == "desktop":
-            page.get_by_role("button", name="Save visit").click()
-            page.wait_for_url("**/patients/visits/*/")
-            page.screenshot(path=f"{out}/visit-detail-{name}.png", full_page=True)
-            from patients.services import add_dose_step
+        page.locator(FIRST_CELL).scroll_into_view_if_needed()
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=f"{out}/visit-form-{name}.png", full_page=name == "phone")
+        page.get_by_role("button", name="Save visit").click()
+        page.wait_for_url("**/patients/visits/*/")
+        page.screenshot(path=f"{out}/visit-detail-{name}.png", full_page=True)
+        from patients.services import add_dose_step
 
-            add_dose_step(course_a, date=course_a.start + dt.timedelta(days=28), mg=Decimal("10"))
-            page.goto(f"{live_server.url}/patients/{patient_a.pk}/")
-            page.screenshot(path=f"{out}/patient-page-{name}.png", full_page=True)
+        add_dose_step(course_a, date=course_a.start + dt.timedelta(days=28), mg=Decimal("10"))
+        page.goto(f"{live_server.url}/patients/{patient_a.pk}/")
+        page.wait_for_selector(".chart .main-svg")
+        page.screenshot(path=f"{out}/patient-page-{name}.png", full_page=True)
