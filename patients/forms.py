@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from patients.dates import validate_plausible
 from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
-from patients.services import AdverseEventInput, LabInput
+from patients.services import AdverseEventInput, LabInput, lab_problem
 from scoring.clasi import Exam, parse_exam_all_errors
 from scoring.instrument import CLASI, Instrument, Item
 
@@ -304,6 +304,7 @@ LAB_UNITS: dict[str, str] = {
     LabTest.HEMOGLOBIN: "g/dL",
     LabTest.CREATININE: "µmol/L",
     LabTest.URINE_PROTEIN: "g/24 h",
+    LabTest.UPCR: "mg/mmol",
 }
 
 
@@ -325,6 +326,20 @@ class LabsForm(forms.Form):
             self.fields[f"lab-{test.value}-unit"] = forms.CharField(
                 label=f"{test.label} unit", required=False, max_length=32,
                 initial=LAB_UNITS.get(test.value, ""), widget=forms.TextInput(attrs={"size": 7}))
+
+    def clean(self):
+        # The record's lab rule (patients.services.lab_problem, clasi.md 5.5):
+        # a unit outside the test's list is named beside its field.
+        data = super().clean()
+        for test in LabTest:
+            if test == LabTest.PREGNANCY or data.get(f"lab-{test.value}-value") is None:
+                continue
+            problem, _ = lab_problem(test.value, data[f"lab-{test.value}-value"], "",
+                                     data.get(f"lab-{test.value}-unit") or "")
+            if problem is not None:
+                self.add_error(f"lab-{test.value}-{problem.field}",
+                               problem.message[:1].upper() + problem.message[1:] + ".")
+        return data
 
     def rows(self):
         """(test label, value field, unit field) per test, for the template."""
