@@ -1,4 +1,4 @@
-"""The clinical record: patients, visits, lenalidomide courses, labs and events.
+"""The clinical record: patients, visits, courses of every treatment, labs and events.
 
 Vocabularies follow ../shared/docs/exchange-format.md so that the record can
 hold everything a `cle-tracker/1` document carries. Every primary key is a
@@ -50,6 +50,7 @@ class StopReason(models.TextChoices):
     INEFFICACY = "inefficacy", "Inefficacy"
     PATIENT_CHOICE = "patient_choice", "Patient's choice"
     PREGNANCY_WISH = "pregnancy_wish", "Pregnancy wish"
+    RELAPSE = "relapse", "Relapse"
     OTHER = "other", "Other"
 
 
