@@ -234,6 +234,11 @@ class Course(AuditedRecord):
     def is_ongoing(self) -> bool:
         return self.end is None
 
+    @property
+    def is_watched(self) -> bool:
+        """A drug whose withdrawal the flare rules watch (clasi.md section 3)."""
+        return DRUGS[self.drug].watched
+
     def audit_patient_id(self) -> uuid.UUID:
         return self.patient_id
 

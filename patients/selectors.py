@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from clinic.access import scoped
 from clinic.models import Clinic, Role
-from patients.models import CleSubtype, Course, DoseStep, Patient, Visit
+from patients.models import CleSubtype, Course, DoseStep, Interruption, Patient, Visit
 from scoring.clasi import Exam, Score, score
 from scoring.response import Interpretation, course_baseline, interpret
 from scoring.timeline import Assessment as TimelineAssessment
@@ -66,7 +66,8 @@ def patient_record(patient: Patient) -> dict:
     )
     courses = list(
         Course.objects.filter(patient=patient)
-        .prefetch_related(Prefetch("dose_steps", queryset=DoseStep.objects.order_by("date")))
+        .prefetch_related(Prefetch("dose_steps", queryset=DoseStep.objects.order_by("date")),
+                          Prefetch("interruptions", queryset=Interruption.objects.order_by("start")))
         .order_by("start")
     )
     return {"visits": visits, "courses": courses}

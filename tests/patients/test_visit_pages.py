@@ -224,7 +224,8 @@ def test_viewer_gets_403_on_every_visit_and_course_write(viewer_client, patient_
 @pytest.mark.django_db
 def test_course_rules_come_back_as_field_errors(client_a, patient_a, course_a):
     start_url = reverse("patients:course_start", args=[patient_a.pk])
-    overlap = client_a.post(start_url, {"start": "2025-02-01", "mg": "5", "every_days": "1"})
+    overlap = client_a.post(start_url, {"drug": "lenalidomide", "start": "2025-02-01", "mg": "5",
+                                       "every_days": "1"})
     assert overlap.status_code == 400
     assert re.search(r'id="id_start_error">This overlaps the lenalidomide course from 2025-01-06', overlap.content.decode())
 
