@@ -231,7 +231,7 @@ def test_course_rules_come_back_as_field_errors(client_a, patient_a, course_a):
 
     dose_url = reverse("patients:dose_step_add", args=[course_a.pk])
     early = client_a.post(dose_url, {"date": "2024-12-01", "mg": "10", "every_days": "1"})
-    assert 'id="id_date_error">The dose step is before the course start' in early.content.decode()
+    assert 'id="id_date_error">The dose step 2024-12-01 is before the course start' in early.content.decode()
     assert client_a.post(dose_url, {"date": "2025-02-03", "mg": "10", "every_days": "1"}).status_code == 302
     assert client_a.post(dose_url, {"date": "2025-03-03", "mg": "10", "every_days": "2"}).status_code == 302
 
