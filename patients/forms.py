@@ -443,16 +443,16 @@ def frequency_choices(drug: str | None = None) -> list[tuple[int, str]]:
     return [(days, FREQUENCIES[days]) for days in order]
 
 
-def dose_range_text(drug: str | None) -> str:
+def dose_range_text(drug: str | None, *, short: bool = False) -> str:
     """The help under the dose: the drug's plausible single dose, refused outside it."""
     try:
         profile = drug_registry.get(drug or "")
     except drug_registry.UnknownDrug:
         return ""
     if profile.dose_mg is None:
-        return "One dose, in mg."
+        return "" if short else "One dose, in mg."
     low, high = (format(x.normalize(), "f") for x in profile.dose_mg)
-    return f"One dose, in mg: {low}-{high} mg for {profile.label.lower()}."
+    return f"{low}-{high}" if short else f"One dose, in mg: {low}-{high} mg for {profile.label.lower()}."
 
 
 DRUG_CHOICES = [(key, profile.label) for key, profile in drug_registry.DRUGS.items()]
@@ -468,6 +468,8 @@ class DoseFields(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["every_days"].choices = frequency_choices(drug)
         self.fields["mg"].help_text = dose_range_text(drug)
+        # The compact inline forms hide help texts: the range rides in the placeholder.
+        self.fields["mg"].widget.attrs["placeholder"] = dose_range_text(drug, short=True)
 
 
 class CourseStartForm(DoseFields):

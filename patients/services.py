@@ -186,7 +186,7 @@ def life_problem(day: dt.date | None, *, field: str, what: str, birth: dt.date |
     if message:
         return Problem(field, message[:1].lower() + message[1:])
     if birth is not None and day < birth:
-        return Problem(field, f"the {what} {day.isoformat()} is before the patient's birth "
+        return Problem(field, f"the {what} {day.isoformat()} is before the birth date "
                               f"({birth.isoformat()})")
     if day > today:
         return Problem(field, f"the {what} {day.isoformat()} is in the future "
