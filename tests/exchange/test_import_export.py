@@ -21,7 +21,8 @@ from patients.exchange import (
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, Patient, Visit
 from scoring.models import Assessment
 
-DEMO = Path(__file__).resolve().parents[2] / "patients" / "demo_cohort.json"
+# The version 1 demo file (scripts/make_demo_cohort.py --format 1): version 1 still imports.
+DEMO = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "demo_cohort_v1.json"
 
 
 @pytest.fixture

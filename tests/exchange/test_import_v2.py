@@ -242,3 +242,31 @@ def test_both_schemas_download(viewer_client):
         response = viewer_client.get(reverse(name))
         assert response.status_code == 200
         assert json.loads(b"".join(response.streaming_content))["$id"] == fmt
+
+
+def test_the_demo_files_are_what_the_seeded_script_writes():
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from scripts.make_demo_cohort import generate
+
+    for path, version in ((ROOT / "patients" / "demo_cohort.json", 2),
+                          (ROOT / "tests" / "fixtures" / "demo_cohort_v1.json", 1)):
+        assert json.loads(path.read_text(encoding="utf-8")) == generate(version=version), path
+
+
+@pytest.mark.django_db
+def test_the_demo_clinic_carries_concomitant_treatments():
+    doc = json.loads((ROOT / "patients" / "demo_cohort.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "cle-tracker/2"
+    import_document(doc)
+    drugs = set(Course.objects.values_list("drug", flat=True))
+    assert {"lenalidomide", "hydroxychloroquine", "aspirin", "prednisone", "thalidomide"} <= drugs
+    assert Course.objects.filter(drug="hydroxychloroquine", end__isnull=True).count() >= 3
+    assert Interruption.objects.filter(reason__startswith="neutropenia").count() == 1
+    # The prednisone burst follows a lenalidomide withdrawal; thalidomide restarts after one.
+    burst = Course.objects.get(drug="prednisone")
+    assert Course.objects.filter(patient=burst.patient, drug="lenalidomide", end__lt=burst.start).exists()
+    thal = Course.objects.get(drug="thalidomide")
+    assert Course.objects.filter(patient=thal.patient, drug="lenalidomide", end__lt=thal.start).exists()
+    assert Visit.objects.exclude(weight_kg=None).count() == len(doc["patients"])
