@@ -36,12 +36,18 @@ class PatientForm(forms.ModelForm):
         model = Patient
         fields = [
             "code", "name", "sex", "birth_date", "cle_subtypes", "sle", "sle_diagnosed",
-            "reproductive_potential", "note",
+            "reproductive_potential", "note", "history_vte", "history_antiphospholipid",
+            "history_oestrogen_contraception", "history_thalidomide_neuropathy", "history_note",
         ]
         widgets = {
             "birth_date": DATE_WIDGET(),
             "sle_diagnosed": DATE_WIDGET(),
             "note": forms.Textarea(attrs={"rows": 3}),
+            # Yes / No / Unknown: an unrecorded history is not a "no".
+            "history_vte": forms.NullBooleanSelect(),
+            "history_oestrogen_contraception": forms.NullBooleanSelect(),
+            "history_thalidomide_neuropathy": forms.NullBooleanSelect(),
+            "history_note": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {"name": "Display name (optional)", "reproductive_potential": "Of reproductive potential"}
         help_texts = {
@@ -287,6 +293,9 @@ class VisitForm(forms.Form):
     date = forms.DateField(validators=[validate_plausible], label="Visit date", widget=DATE_WIDGET())
     clinician = forms.ModelChoiceField(queryset=None, required=False, label="Clinician",
                                        empty_label="— not recorded —")
+    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+                                   widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}),
+                                   help_text="For the creatinine clearance (Cockcroft-Gault).")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, clinicians=None, **kwargs):

@@ -45,6 +45,9 @@ from patients.models import (
 PATIENT_FIELDS = (
     "code", "name", "sex", "birth_date", "cle_subtypes", "sle", "sle_diagnosed",
     "reproductive_potential", "note",
+    # Thrombosis and neuropathy history (clasi.md 5.4): None / blank is unknown.
+    "history_vte", "history_antiphospholipid", "history_oestrogen_contraception",
+    "history_thalidomide_neuropathy", "history_note",
 )
 
 

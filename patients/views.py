@@ -242,7 +242,8 @@ class VisitForms:
         else:
             exam = selectors.stored_exam(visit)
             self.visit = VisitForm(initial={"date": visit.date, "clinician": visit.clinician,
-                                            "note": visit.note}, clinicians=clinicians)
+                                            "weight_kg": visit.weight_kg, "note": visit.note},
+                                   clinicians=clinicians)
             self.grid = ClasiGrid(initial=exam, skipped=exam is None)
             events = list(visit.adverse_events.all())
             self.labs = LabsForm(initial=LabsForm.initial_from(visit.labs.all()))
@@ -259,6 +260,7 @@ class VisitForms:
             "date": data["date"],
             "clinician": data.get("clinician"),
             "note": data.get("note") or "",
+            "weight_kg": data.get("weight_kg"),
             "exam": None if self.grid.skipped else self.grid.exam,
             "labs": self.labs.lab_inputs(),
             "adverse_events": self.events.event_inputs(),

@@ -348,3 +348,28 @@ def test_a_viewer_cannot_write_treatments_and_another_clinic_sees_nothing(viewer
         assert outsider_client.get(url).status_code == 404
     hold.refresh_from_db()
     assert hold.end is None and Interruption.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_weight_and_history_are_entered_on_their_forms(client_a, patient_a):
+    url = reverse("patients:visit_create", args=[patient_a.pk])
+    heavy = client_a.post(url, {"date": "2025-02-03", "clasi-skip": "on", "weight_kg": "6200"})
+    assert heavy.status_code == 400 and "not a plausible weight" in _error(heavy, "id_weight_kg")
+    assert client_a.post(url, {"date": "2025-02-03", "clasi-skip": "on", "weight_kg": "62.5"}).status_code == 302
+    visit = Visit.objects.get()
+    assert visit.weight_kg == mg("62.5")
+    # Editing the visit keeps the weight shown and saved.
+    edit = reverse("patients:visit_edit", args=[visit.pk])
+    assert 'value="62.5"' in client_a.get(edit).content.decode()
+
+    edit_patient = reverse("patients:edit", args=[patient_a.pk])
+    response = client_a.post(edit_patient, {
+        "code": "SYN-001", "sex": "F", "birth_date": "1980-01-15", "cle_subtypes": ["DLE"],
+        "history_vte": "true", "history_antiphospholipid": "positive",
+        "history_oestrogen_contraception": "unknown", "history_thalidomide_neuropathy": "false",
+    })
+    assert response.status_code == 302
+    patient_a.refresh_from_db()
+    assert (patient_a.history_vte, patient_a.history_antiphospholipid,
+            patient_a.history_oestrogen_contraception, patient_a.history_thalidomide_neuropathy) == (
+        True, "positive", None, False)
