@@ -476,6 +476,7 @@ class DoseFields(forms.Form):
     def __init__(self, *args, drug: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["every_days"].choices = frequency_choices(drug)
+        self.fields["every_days"].initial = self.fields["every_days"].choices[0][0]
         self.fields["mg"].help_text = dose_range_text(drug)
         # The compact inline forms hide help texts: the range rides in the placeholder.
         self.fields["mg"].widget.attrs["placeholder"] = dose_range_text(drug, short=True)

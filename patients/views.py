@@ -460,7 +460,9 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _patient_for(request, patient_id, write=True)
     if request.method == "GET" and request.htmx:
         inline = request.GET.get("ids") == "inline"
-        typed = {k: v for k, v in request.GET.items() if k in CourseStartForm.base_fields}
+        # What was typed stays; the frequency starts at the new drug's usual one.
+        typed = {k: v for k, v in request.GET.items()
+                 if k in CourseStartForm.base_fields and k != "every_days"}
         form = CourseStartForm(auto_id=START_IDS if inline else "id_%s", initial=typed)
         response = render(request, "patients/_form_fields.html", {"form": form, "compact": inline})
         patch_vary_headers(response, ["HX-Request"])

@@ -276,7 +276,7 @@ def test_course_form_refusals_sit_beside_their_field(client_a, patient_a, course
 @pytest.mark.django_db
 def test_drug_change_rerenders_the_form_with_its_frequencies_first(client_a, patient_a):
     url = reverse("patients:course_start", args=[patient_a.pk])
-    response = client_a.get(url, {"drug": "methotrexate", "ids": "inline", "mg": "15"},
+    response = client_a.get(url, {"drug": "methotrexate", "ids": "inline", "mg": "15", "every_days": "1"},
                             HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
@@ -284,6 +284,7 @@ def test_drug_change_rerenders_the_form_with_its_frequencies_first(client_a, pat
     # Weekly first for methotrexate, and its plausible range shown.
     options = html.split('name="every_days"', 1)[1]
     assert options.index("weekly") < options.index("daily")
+    assert '<option value="7" selected>weekly</option>' in options
     assert 'placeholder="2.5-30"' in html
     assert 'id="id_start_mg"' in html and 'value="15"' in html
 
