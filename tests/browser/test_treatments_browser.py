@@ -24,15 +24,28 @@ def _start_course(page, drug: str, start: str, mg: str, every: str = "daily") ->
     box = page.locator("details.start-course")
     if box.get_attribute("open") is None:
         box.locator("summary").click()
-    box.locator("select[name=drug]").select_option(drug)
-    # Choosing the drug re-renders the fields (htmx): its usual frequencies first.
-    page.wait_for_function(
-        "drug => document.querySelector('details.start-course select[name=drug]').value === drug", arg=drug
-    )
+    select = box.locator("select[name=drug]")
+    if select.input_value() != drug:
+        # Choosing the drug re-renders the fields (htmx): wait for the new ones
+        # (the dose field names the drug's range) before typing into them.
+        select.select_option(drug)
+        page.wait_for_function(
+            "range => document.querySelector('details.start-course input[name=mg]').placeholder === range",
+            arg=RANGES[drug],
+        )
     box.get_by_label("Start date").fill(start)
     box.get_by_label("Dose (mg)").fill(mg)
     box.get_by_label("How often").select_option(label=every)
-    box.get_by_role("button", name="Start course").click()
+    _submit(page, box.get_by_role("button", name="Start course"))
+
+
+RANGES = {"hydroxychloroquine": "100-600", "thalidomide": "25-400", "prednisone": "1-100"}
+
+
+def _submit(page, button) -> None:
+    """Click and wait for the page the server answers with (a redirect or the form again)."""
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        button.click()
 
 
 def _course(page, drug: str, nth: int = 0):
@@ -54,29 +67,24 @@ def test_a_refractory_patients_treatments_entered_in_the_browser(
     page.goto(detail)
 
     _start_course(page, "hydroxychloroquine", "2024-01-08", "200")
-    page.wait_for_url(detail, wait_until="domcontentloaded")
     _start_course(page, "lenalidomide", "2025-01-06", "10")
-    page.wait_for_url(detail, wait_until="domcontentloaded")
 
     lena = _course(page, "lenalidomide")
     hold = _open(lena, "Record an interruption")
     hold.get_by_label("Held from").fill("2025-02-03")
     hold.get_by_label("Resumed on").fill("2025-02-17")
     hold.get_by_label("Reason").fill("neutropenia grade 3")
-    hold.get_by_role("button", name="Record interruption").click()
-    page.wait_for_url(detail, wait_until="domcontentloaded")
+    _submit(page, hold.get_by_role("button", name="Record interruption"))
 
     dose = _open(_course(page, "lenalidomide"), "Change the dose")
     dose.get_by_label("From").fill("2025-03-03")
     dose.get_by_label("Dose (mg)").fill("5")
-    dose.get_by_role("button", name="Save dose step").click()
-    page.wait_for_url(detail, wait_until="domcontentloaded")
+    _submit(page, dose.get_by_role("button", name="Save dose step"))
 
     withdrawal = _open(_course(page, "lenalidomide"), "Record withdrawal")
     withdrawal.get_by_label("Withdrawal date").fill("2025-06-02")
     withdrawal.get_by_label("Reason").select_option("remission")
-    withdrawal.get_by_role("button", name="Record withdrawal").click()
-    page.wait_for_url(detail, wait_until="domcontentloaded")
+    _submit(page, withdrawal.get_by_role("button", name="Record withdrawal"))
 
     # Thalidomide while lenalidomide ran: refused beside the start date, nothing written.
     _start_course(page, "thalidomide", "2025-05-05", "50")
@@ -87,16 +95,14 @@ def test_a_refractory_patients_treatments_entered_in_the_browser(
     page.goto(detail)
 
     _start_course(page, "prednisone", "2025-06-23", "30")
-    page.wait_for_url(detail, wait_until="domcontentloaded")
     stop = _open(_course(page, "prednisone"), "Record withdrawal")
     stop.get_by_label("Withdrawal date").fill("2025-07-14")
     stop.get_by_label("Reason").select_option("other")
-    stop.get_by_role("button", name="Record withdrawal").click()
-    page.wait_for_url(detail, wait_until="domcontentloaded")
+    _submit(page, stop.get_by_role("button", name="Record withdrawal"))
 
     _start_course(page, "thalidomide", "2025-08-04", "50")
-    page.wait_for_url(detail, wait_until="domcontentloaded")
 
+    assert page.url == detail  # redirected back: the course was saved
     # The page lists every treatment, the hold and the reduction.
     drugs = page.get_by_test_id("course-drug").all_inner_texts()
     assert drugs == ["Hydroxychloroquine", "Lenalidomide", "Prednisone", "Thalidomide"]
