@@ -28,6 +28,7 @@ CLINIC_PATH: dict[str, str] = {
     "patients.visit": "patient__clinic",
     "patients.course": "patient__clinic",
     "patients.dosestep": "course__patient__clinic",
+    "patients.interruption": "course__patient__clinic",
     "patients.labresult": "visit__patient__clinic",
     "patients.adverseevent": "visit__patient__clinic",
     "scoring.assessment": "visit__patient__clinic",

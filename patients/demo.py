@@ -1,4 +1,4 @@
-"""Load the synthetic demo cohort (patients/demo_cohort.json) into the demo clinic.
+"""Load the synthetic demo cohort (patients/demo_cohort.json, cle-tracker/2) into the demo clinic.
 
 Called by `manage.py demo` (which `make run` runs). Idempotent: patients whose
 code the clinic already has are left exactly as they are, so a second run

@@ -1,4 +1,4 @@
-"""Import and export pages: a clinic's cle-tracker/1 document, its visits CSV, the schema.
+"""Import and export pages: a clinic's cle-tracker document, its visits CSV, the schemas.
 
 Every member of a clinic may download (viewers included); only its
 clinicians may upload. The clinic always comes through clinic.access: 404
@@ -20,6 +20,8 @@ from clinic.services import log_bulk_read
 from patients.exchange import (
     SCHEMA_FILENAME,
     SCHEMA_PATH,
+    SCHEMA_V1_FILENAME,
+    SCHEMA_V1_PATH,
     DocumentError,
     dumps_document,
     export_document,
@@ -33,7 +35,7 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 class UploadForm(forms.Form):
     document = forms.FileField(
-        label="cle-tracker/1 document (JSON)",
+        label="cle-tracker/2 or /1 document (JSON)",
         help_text="All or nothing: one error rejects the whole document and nothing is written.",
     )
     update = forms.BooleanField(
@@ -83,14 +85,22 @@ def visits_csv(request: HttpRequest, clinic_id) -> HttpResponse:
     return response
 
 
+def _schema_file(path, filename: str) -> FileResponse:
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type="application/schema+json"
+    )
+
+
 @require_safe
 def schema(request: HttpRequest) -> FileResponse:
-    return FileResponse(
-        SCHEMA_PATH.open("rb"),
-        as_attachment=True,
-        filename=SCHEMA_FILENAME,
-        content_type="application/schema+json",
-    )
+    """The JSON Schema of cle-tracker/2, the format export writes."""
+    return _schema_file(SCHEMA_PATH, SCHEMA_FILENAME)
+
+
+@require_safe
+def schema_v1(request: HttpRequest) -> FileResponse:
+    """The JSON Schema of cle-tracker/1, which import still reads."""
+    return _schema_file(SCHEMA_V1_PATH, SCHEMA_V1_FILENAME)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from patients.dates import validate_plausible
 from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
-from patients.services import AdverseEventInput, LabInput
+from clinical.drugs import registry as drug_registry
+from clinical.drugs.profile import FREQUENCIES
+from clinical.instruments.clasi import CLASI
 from clinical.instruments.exam import Exam, parse_exam_all_errors
 from clinical.instruments.instrument import Instrument, Item
-from clinical.instruments.clasi import CLASI
+from patients.services import AdverseEventInput, LabInput, drug_problems, lab_problem
 
 
 class DecimalCommaField(forms.DecimalField):
@@ -88,12 +90,18 @@ class PatientForm(forms.ModelForm):
         model = Patient
         fields = [
             "code", "name", "sex", "birth_date", "cle_subtypes", "sle", "sle_diagnosed",
-            "reproductive_potential", "note",
+            "reproductive_potential", "note", "history_vte", "history_antiphospholipid",
+            "history_oestrogen_contraception", "history_thalidomide_neuropathy", "history_note",
         ]
         widgets = {
             "birth_date": DATE_WIDGET(),
             "sle_diagnosed": DATE_WIDGET(),
             "note": forms.Textarea(attrs={"rows": 3}),
+            # Yes / No / Unknown: an unrecorded history is not a "no".
+            "history_vte": forms.NullBooleanSelect(),
+            "history_oestrogen_contraception": forms.NullBooleanSelect(),
+            "history_thalidomide_neuropathy": forms.NullBooleanSelect(),
+            "history_note": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {"name": "Display name (optional)", "reproductive_potential": "Of reproductive potential"}
         help_texts = {
@@ -368,6 +376,9 @@ class VisitForm(forms.Form):
     date = forms.DateField(validators=[validate_plausible], label="Visit date", widget=DATE_WIDGET())
     clinician = forms.ModelChoiceField(queryset=None, required=False, label="Clinician",
                                        empty_label="— not recorded —")
+    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+                                   widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}),
+                                   help_text="For the creatinine clearance (Cockcroft-Gault).")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, clinicians=None, **kwargs):
@@ -387,6 +398,7 @@ LAB_UNITS: dict[str, str] = {
     LabTest.HEMOGLOBIN: "g/dL",
     LabTest.CREATININE: "µmol/L",
     LabTest.URINE_PROTEIN: "g/24 h",
+    LabTest.UPCR: "mg/mmol",
 }
 
 
@@ -411,6 +423,20 @@ class LabsForm(forms.Form):
                 # data-default: the script takes an unchanged unit out of the Tab order.
                 widget=forms.TextInput(attrs={"size": 7, "class": "unit",
                                               "data-default": LAB_UNITS.get(test.value, "")}))
+
+    def clean(self):
+        # The record's lab rule (patients.services.lab_problem, clasi.md 5.5):
+        # a unit outside the test's list is named beside its field.
+        data = super().clean()
+        for test in LabTest:
+            if test == LabTest.PREGNANCY or data.get(f"lab-{test.value}-value") is None:
+                continue
+            problem, _ = lab_problem(test.value, data[f"lab-{test.value}-value"], "",
+                                     data.get(f"lab-{test.value}-unit") or "")
+            if problem is not None:
+                self.add_error(f"lab-{test.value}-{problem.field}",
+                               problem.message[:1].upper() + problem.message[1:] + ".")
+        return data
 
     def rows(self):
         """(test label, value field, unit field) per test, for the template."""
@@ -504,36 +530,104 @@ class EventsForm(forms.Form):
         return initial
 
 
-# -- courses and dose steps ---------------------------------------------------
+# -- courses, dose steps and interruptions -------------------------------------
 
-EVERY_DAYS_CHOICES = [
-    (1, "daily"),
-    (2, "alternate days (every 2 days)"),
-    (3, "every 3 days"),
-    (7, "weekly"),
-]
+
+def frequency_choices(drug: str | None = None) -> list[tuple[int, str]]:
+    """The record's frequencies (clinical.drugs FREQUENCIES), the drug's usual ones first."""
+    try:
+        usual = drug_registry.get(drug).frequencies if drug else ()
+    except drug_registry.UnknownDrug:
+        usual = ()
+    order = [*usual, *(days for days in FREQUENCIES if days not in usual)]
+    return [(days, FREQUENCIES[days]) for days in order]
+
+
+def dose_range_text(drug: str | None, *, short: bool = False) -> str:
+    """The help under the dose: the drug's plausible single dose, refused outside it."""
+    try:
+        profile = drug_registry.get(drug or "")
+    except drug_registry.UnknownDrug:
+        return ""
+    if profile.dose_mg is None:
+        return "" if short else "One dose, in mg."
+    low, high = (format(x.normalize(), "f") for x in profile.dose_mg)
+    return f"{low}-{high}" if short else f"One dose, in mg: {low}-{high} mg for {profile.label.lower()}."
+
+
+DRUG_CHOICES = [(key, profile.label) for key, profile in drug_registry.DRUGS.items()]
 
 
 class DoseFields(forms.Form):
     mg = DecimalCommaField(label="Dose (mg)", min_value=Decimal("0.01"), max_digits=6,
                             decimal_places=2, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}))
-    every_days = forms.TypedChoiceField(label="How often", choices=EVERY_DAYS_CHOICES,
+    every_days = forms.TypedChoiceField(label="How often", choices=frequency_choices(),
                                         coerce=int, initial=1)
+
+    def __init__(self, *args, drug: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["every_days"].choices = frequency_choices(drug)
+        self.fields["every_days"].initial = self.fields["every_days"].choices[0][0]
+        self.fields["mg"].help_text = dose_range_text(drug)
+        # The compact inline forms hide help texts: the range rides in the placeholder.
+        self.fields["mg"].widget.attrs["placeholder"] = dose_range_text(drug, short=True)
 
 
 class CourseStartForm(DoseFields):
+    """A course of any registry drug: the drug (its name for `other`), the
+    start and the first dose. Choosing a drug re-renders the form (htmx) so
+    that its usual frequencies come first and its dose range is shown."""
+
+    drug = forms.ChoiceField(label="Drug", choices=DRUG_CHOICES, initial="lenalidomide")
+    drug_name = forms.CharField(label="Drug name (for other)", required=False, max_length=100,
+                                help_text="Only when the drug is not in the list.")
     start = forms.DateField(validators=[validate_plausible], label="Start date", widget=DATE_WIDGET())
-    field_order = ["start", "mg", "every_days"]
+    field_order = ["drug", "drug_name", "start", "mg", "every_days"]
+
+    def __init__(self, *args, **kwargs):
+        data = args[0] if args else kwargs.get("data")
+        initial = kwargs.get("initial") or {}
+        drug = (data or {}).get("drug") or initial.get("drug") or "lenalidomide"
+        super().__init__(*args, drug=drug, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        # The record's rule (patients.services.drug_problems), beside its field.
+        if data.get("drug"):
+            for problem in drug_problems(data["drug"], data.get("drug_name") or ""):
+                self.add_error(problem.field, problem.message[:1].upper() + problem.message[1:] + ".")
+        return data
 
 
 class DoseStepForm(DoseFields):
     date = forms.DateField(validators=[validate_plausible], label="From", widget=DATE_WIDGET())
     field_order = ["date", "mg", "every_days"]
 
+    def __init__(self, *args, first: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if first:
+            # The starting dose stays on the course start: correct the course to move it.
+            self.fields["date"].disabled = True
+            self.fields["date"].help_text = "The starting dose is given on the course start date."
+
 
 class WithdrawForm(forms.Form):
     end = forms.DateField(validators=[validate_plausible], label="Withdrawal date", widget=DATE_WIDGET())
     stop_reason = forms.ChoiceField(label="Reason", choices=[("", "— choose —"), *StopReason.choices])
+
+
+class InterruptionForm(forms.Form):
+    """A hold within a course: neither a withdrawal nor a dose reduction."""
+
+    start = forms.DateField(validators=[validate_plausible], label="Held from", widget=DATE_WIDGET())
+    end = forms.DateField(validators=[validate_plausible], label="Resumed on", required=False,
+                          widget=DATE_WIDGET(), help_text="Leave empty while still on hold.")
+    reason = forms.CharField(label="Reason", required=False, max_length=200,
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. neutropenia grade 3"}))
+
+
+class ResumeForm(forms.Form):
+    end = forms.DateField(validators=[validate_plausible], label="Resumed on", widget=DATE_WIDGET())
 
 
 class CourseEditForm(forms.Form):
@@ -547,7 +641,7 @@ class CourseEditForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("end") and not data.get("stop_reason"):
-            self.add_error("stop_reason", "Give the reason lenalidomide was stopped.")
+            self.add_error("stop_reason", "Give the reason the drug was stopped.")
         return data
 
 

@@ -1,4 +1,4 @@
-"""The clinical record: patients, visits, lenalidomide courses, labs and events.
+"""The clinical record: patients, visits, courses of every treatment, labs and events.
 
 Vocabularies follow ../shared/docs/exchange-format.md so that the record can
 hold everything a `cle-tracker/1` document carries. Every primary key is a
@@ -50,6 +50,7 @@ class StopReason(models.TextChoices):
     INEFFICACY = "inefficacy", "Inefficacy"
     PATIENT_CHOICE = "patient_choice", "Patient's choice"
     PREGNANCY_WISH = "pregnancy_wish", "Pregnancy wish"
+    RELAPSE = "relapse", "Relapse"
     OTHER = "other", "Other"
 
 
@@ -241,6 +242,11 @@ class Course(AuditedRecord):
     @property
     def is_ongoing(self) -> bool:
         return self.end is None
+
+    @property
+    def is_watched(self) -> bool:
+        """A drug whose withdrawal the flare rules watch (clasi.md section 3)."""
+        return DRUGS[self.drug].watched
 
     def audit_patient_id(self) -> uuid.UUID:
         return self.patient_id

@@ -1,9 +1,14 @@
-"""Every write to the clinical record.
+"""Every write to the clinical record, and every rule of the record.
 
-Each function is one transaction and enforces the rules a database
-constraint cannot say (courses of a patient never overlap; dose steps lie
-within their course). Errors are `ValidationError`s keyed by the field they
-concern, so a form can show them next to that field.
+Each write is one transaction and enforces the rules a database constraint
+cannot say (courses of one drug, or of lenalidomide and thalidomide, never
+overlap; dose steps and interruptions lie within their course; nothing is
+dated before the patient's birth or after today). Errors are
+`ValidationError`s keyed by the field they concern, so a form can show them
+next to that field.
+
+The rules themselves are the plain functions under "record rules": the
+importer calls the same ones in bulk, so each rule is written once.
 """
 
 from __future__ import annotations
@@ -12,12 +17,17 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import EllipsisType
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Clinic
+from clinical import labs as labs_table
+from clinical.drugs import registry as drug_registry
+from clinical.drugs.profile import FREQUENCIES
 from patients.concurrency import bump, check_version, lock_current
 from patients.dates import implausible
 from patients.models import (
@@ -26,10 +36,9 @@ from patients.models import (
     Course,
     DoseStep,
     Drug,
+    Interruption,
     LabResult,
-    LabTest,
     Patient,
-    PregnancyResult,
     StopReason,
     Visit,
 )
@@ -37,6 +46,9 @@ from patients.models import (
 PATIENT_FIELDS = (
     "code", "name", "sex", "birth_date", "cle_subtypes", "sle", "sle_diagnosed",
     "reproductive_potential", "note",
+    # Thrombosis and neuropathy history (clasi.md 5.4): None / blank is unknown.
+    "history_vte", "history_antiphospholipid", "history_oestrogen_contraception",
+    "history_thalidomide_neuropathy", "history_note",
 )
 
 
@@ -66,6 +78,258 @@ def _lock_patient(patient: Patient) -> Patient:
     return lock_current(Patient, patient.pk)
 
 
+# -- record rules on plain rows ------------------------------------------------
+#
+# Each rule of the record is ONE function below, on plain values (dates,
+# Decimals, strings, rows with attributes). The services call them for one
+# row after reading what they need under the patient's lock; the importer
+# (patients/exchange/importer.py) calls the same functions for a whole parsed
+# document without a query per row, and turns each Problem's field into the
+# document's path. Messages start in lower case and name the values, so they
+# read well both after a path (`patients[0].visits[2].date: ...`) and, as a
+# sentence, next to a form field.
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: the field it concerns and what is wrong.
+
+    `index` says which row of a list the problem is in (an interruption of a
+    course), None when it is the row being checked itself.
+    """
+
+    field: str
+    message: str
+    index: int | None = None
+
+
+class Span(Protocol):
+    start: dt.date
+    end: dt.date | None
+
+
+class CourseRow(Span, Protocol):
+    drug: str
+    drug_name: str
+
+
+@dataclass(frozen=True)
+class PlainCourse:
+    """A course as plain values, for checking a course before it exists."""
+
+    drug: str
+    drug_name: str
+    start: dt.date
+    end: dt.date | None
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def raise_problems(problems: Iterable[Problem | None]) -> None:
+    """Refuse with every problem found, each next to its field (first one per field)."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        if problem is not None and problem.field not in errors:
+            errors[problem.field] = _sentence(problem.message)
+    if errors:
+        raise ValidationError(errors)
+
+
+def drug_label(drug: str, drug_name: str = "") -> str:
+    """The drug as a sentence names it: the registry's label in lower case, or the typed name."""
+    if drug == "other":
+        return drug_name or "other drug"
+    try:
+        return drug_registry.get(drug).label.lower()
+    except drug_registry.UnknownDrug:
+        return drug
+
+
+def drug_problems(drug: str, drug_name: str) -> list[Problem]:
+    """The drug is one of the registry's; `other` needs its name, the others none."""
+    try:
+        profile = drug_registry.get(drug)
+    except drug_registry.UnknownDrug:
+        return [Problem("drug", f"{drug!r} is not a drug of the record; use one of "
+                                f"{', '.join(drug_registry.DRUGS)}")]
+    name = (drug_name or "").strip()
+    if profile.needs_name and not name:
+        return [Problem("drug_name", "name the drug (the drug is 'other')")]
+    if not profile.needs_name and name:
+        return [Problem("drug_name", f"a drug name is only given for 'other', not for {profile.label}")]
+    return []
+
+
+def dose_problems(drug: str, mg: Decimal | None, every_days: int | None) -> list[Problem]:
+    """A single dose within the drug's plausible range, at one of the record's frequencies."""
+    problems: list[Problem] = []
+    if mg is None:
+        problems.append(Problem("mg", "enter the dose in mg"))
+    else:
+        try:
+            profile = drug_registry.get(drug)
+        except drug_registry.UnknownDrug:
+            profile = None
+        message = profile.dose_problem(mg) if profile else (None if mg > 0 else "must be more than 0 mg")
+        if message:
+            problems.append(Problem("mg", message if message[0].isdigit() else f"the dose {message}"))
+    if every_days not in FREQUENCIES:
+        allowed = ", ".join(f"{days} ({name})" for days, name in FREQUENCIES.items())
+        problems.append(Problem("every_days", f"every {every_days} days is not a frequency of the "
+                                              f"record; use every {allowed}"))
+    return problems
+
+
+def life_problem(day: dt.date | None, *, field: str, what: str, birth: dt.date | None,
+                 today: dt.date) -> Problem | None:
+    """A day of the record lies within the patient's life: a plausible year,
+    not before birth, never after today (the clinic's today)."""
+    if day is None:
+        return None
+    message = implausible(day)
+    if message:
+        return Problem(field, message[:1].lower() + message[1:])
+    if birth is not None and day < birth:
+        return Problem(field, f"the {what} {day.isoformat()} is before the birth date "
+                              f"({birth.isoformat()})")
+    if day > today:
+        return Problem(field, f"the {what} {day.isoformat()} is in the future "
+                              f"(today is {today.isoformat()})")
+    return None
+
+
+def span_problem(start: dt.date, end: dt.date | None, *, what: str = "withdrawal") -> Problem | None:
+    if end is not None and end < start:
+        return Problem("end", f"the {what} {end.isoformat()} is before the start {start.isoformat()}")
+    return None
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a.start <= (b.end or dt.date.max) and b.start <= (a.end or dt.date.max)
+
+
+def _same_drug(a: CourseRow, b: CourseRow) -> bool:
+    if a.drug != b.drug:
+        return False
+    return a.drug != "other" or a.drug_name.strip().casefold() == b.drug_name.strip().casefold()
+
+
+def _exclusive(a: CourseRow, b: CourseRow) -> bool:
+    groups = []
+    for row in (a, b):
+        try:
+            groups.append(drug_registry.get(row.drug).exclusive_group)
+        except drug_registry.UnknownDrug:
+            groups.append(None)
+    return groups[0] is not None and groups[0] == groups[1]
+
+
+def course_clash(course: CourseRow, others: Iterable[CourseRow]) -> CourseRow | None:
+    """The first of `others` that `course` may not share a day with: a course of
+    the same drug, or of a drug of the same exclusive group (lenalidomide and
+    thalidomide). Other drugs may run alongside."""
+    for other in others:
+        if other is not course and (_same_drug(course, other) or _exclusive(course, other)) \
+                and _overlap(course, other):
+            return other
+    return None
+
+
+def clash_message(course: CourseRow, other: CourseRow) -> str:
+    running = "still running" if other.end is None else f"until {other.end.isoformat()}"
+    label = drug_label(other.drug, other.drug_name)
+    if _same_drug(course, other):
+        why = f"a patient takes one {label} course at a time"
+    else:
+        why = (f"{drug_label(course.drug, course.drug_name)} and {label} are never taken together")
+    return f"this overlaps the {label} course from {other.start.isoformat()} ({running}); {why}"
+
+
+def step_problem(day: dt.date, start: dt.date, end: dt.date | None, field: str = "date") -> Problem | None:
+    """A dose step lies within its course."""
+    if day < start:
+        return Problem(field, f"the dose step {day.isoformat()} is before the course start "
+                              f"({start.isoformat()})")
+    if end is not None and day > end:
+        return Problem(field, f"the dose step {day.isoformat()} is after the withdrawal "
+                              f"({end.isoformat()})")
+    return None
+
+
+def interruption_problems(start: dt.date, end: dt.date | None,
+                          interruptions: Sequence[Span]) -> list[Problem]:
+    """Interruptions of a course ([start, end]) in date order: each inside the
+    course, none overlapping the one before, an open one (still on hold) only
+    as the last. The problem's index is the interruption's place in the list."""
+    problems: list[Problem] = []
+    previous: Span | None = None
+    for i, hold in enumerate(interruptions):
+        until = end.isoformat() if end else "still running"
+        if hold.start < start or (end is not None and hold.start > end):
+            problems.append(Problem("start", f"the interruption from {hold.start.isoformat()} is "
+                                             f"outside its course ({start.isoformat()} to {until})", i))
+        elif hold.end is not None and hold.end < hold.start:
+            problems.append(Problem("end", f"the resumption {hold.end.isoformat()} is before the "
+                                           f"interruption's start {hold.start.isoformat()}", i))
+        elif hold.end is not None and end is not None and hold.end > end:
+            problems.append(Problem("end", f"the resumption {hold.end.isoformat()} is after the "
+                                           f"course's withdrawal ({end.isoformat()})", i))
+        elif previous is not None and previous.end is None:
+            problems.append(Problem("start", f"the interruption from {previous.start.isoformat()} is "
+                                             "still on hold; record its resumption first", i))
+        elif previous is not None and hold.start <= previous.end:
+            problems.append(Problem("start", f"this overlaps the interruption from "
+                                             f"{previous.start.isoformat()} to {previous.end.isoformat()}", i))
+        previous = hold
+    return problems
+
+
+def lab_problem(test: str, value: Decimal | None, result: str, unit: str) -> tuple[Problem | None, str]:
+    """A lab row: a known test, a value (or the pregnancy result), a unit of the
+    test's list (clasi.md 5.5). Returns the problem and the unit as the list spells it."""
+    if test not in labs_table.LABS:
+        return Problem("test", f"{test!r} is not a lab test of the record"), unit
+    lab = labs_table.get(test)
+    if not lab.numeric:
+        if result not in lab.results:
+            return Problem("result", f"a {lab.label.lower()} is {' or '.join(lab.results)}"), unit
+        return None, ""
+    if value is None:
+        return Problem("value", "enter the result as a number"), unit
+    if value < 0:
+        return Problem("value", "a lab value cannot be negative"), unit
+    try:
+        return None, labs_table.normalise_unit(test, unit)
+    except labs_table.UnknownUnit as error:
+        return Problem("unit", str(error)), unit
+
+
+def patient_problems(fields: dict, *, today: dt.date) -> list[Problem]:
+    """The patient's own fields: subtypes, birth and SLE diagnosis dates."""
+    problems: list[Problem] = []
+    subtypes = fields.get("cle_subtypes") or []
+    unknown = [s for s in subtypes if s not in CleSubtype.values]
+    if unknown:
+        problems.append(Problem("cle_subtypes", f"unknown CLE subtype: {', '.join(map(str, unknown))}"))
+    elif len(set(subtypes)) != len(subtypes):
+        problems.append(Problem("cle_subtypes", "a CLE subtype is listed twice"))
+    birth = fields.get("birth_date")
+    diagnosed = fields.get("sle_diagnosed")
+    birth_problem = life_problem(birth, field="birth_date", what="birth date", birth=None, today=today)
+    if birth_problem:
+        problems.append(birth_problem)
+        birth = None
+    diagnosis_problem = life_problem(diagnosed, field="sle_diagnosed", what="SLE diagnosis date",
+                                     birth=birth, today=today)
+    if diagnosis_problem:
+        problems.append(diagnosis_problem)
+    elif diagnosed and not fields.get("sle"):
+        problems.append(Problem("sle_diagnosed", "a diagnosis date needs SLE to be ticked"))
+    return problems
+
+
 # -- patients ---------------------------------------------------------------
 
 
@@ -80,27 +344,25 @@ def _check_patient(fields: dict, *, clinic: Clinic, instance: Patient | None) ->
             clash = clash.exclude(pk=instance.pk)
         if clash.exists():
             errors["code"] = f"Another patient of {clinic.name} already has the code {code}."
-    subtypes = fields.get("cle_subtypes") or []
-    unknown = [s for s in subtypes if s not in CleSubtype.values]
-    if unknown:
-        errors["cle_subtypes"] = f"Unknown CLE subtype: {', '.join(map(str, unknown))}."
-    elif len(set(subtypes)) != len(subtypes):
-        errors["cle_subtypes"] = "A CLE subtype is listed twice."
+    for problem in patient_problems(fields, today=_today()):
+        errors.setdefault(problem.field, _sentence(problem.message))
     birth = fields.get("birth_date")
-    diagnosed = fields.get("sle_diagnosed")
-    for field, day in (("birth_date", birth), ("sle_diagnosed", diagnosed)):
-        if implausible(day):
-            errors[field] = implausible(day)
-    if birth and birth > _today():
-        errors["birth_date"] = "The birth date is in the future."
-    if diagnosed and diagnosed > _today():
-        errors["sle_diagnosed"] = "The SLE diagnosis date is in the future."
-    elif diagnosed and not fields.get("sle"):
-        errors["sle_diagnosed"] = "A diagnosis date needs SLE to be ticked."
-    elif diagnosed and birth and diagnosed < birth:
-        errors["sle_diagnosed"] = "The SLE diagnosis date is before the birth date."
+    if instance is not None and birth is not None and "birth_date" not in errors:
+        first = _first_recorded_day(instance)
+        if first is not None and first < birth:
+            errors["birth_date"] = (f"The record holds {first.isoformat()}, before this birth date; "
+                                    "correct that date first.")
     if errors:
         raise ValidationError(errors)
+
+
+def _first_recorded_day(patient: Patient) -> dt.date | None:
+    """The earliest visit or course start of the patient (two queries)."""
+    days = [
+        Visit.objects.filter(patient=patient).order_by("date").values_list("date", flat=True).first(),
+        Course.objects.filter(patient=patient).order_by("start").values_list("start", flat=True).first(),
+    ]
+    return min((d for d in days if d is not None), default=None)
 
 
 def _patient_values(fields: dict) -> dict:
@@ -135,46 +397,42 @@ def update_patient(patient: Patient, *, version: int | None = None, **fields) ->
     return current
 
 
-# -- courses and dose steps ---------------------------------------------------
+# -- courses, dose steps and interruptions -------------------------------------
 
 
-def _overlapping(patient: Patient, start: dt.date, end: dt.date | None, exclude: Course | None):
-    """Courses of the patient sharing at least one day with [start, end]."""
+def _sibling_courses(patient: Patient, exclude: Course | None) -> list[Course]:
+    """The patient's other courses (one query), read under the patient's lock."""
     others = Course.objects.filter(patient=patient)
     if exclude is not None:
         others = others.exclude(pk=exclude.pk)
-    for other in others:
-        other_end = other.end or dt.date.max
-        this_end = end or dt.date.max
-        if other.start <= this_end and start <= other_end:
-            return other
-    return None
+    return list(others.only("id", "drug", "drug_name", "start", "end"))
 
 
-def _check_course_dates(patient: Patient, start: dt.date, end: dt.date | None, course: Course | None):
-    for field, day in (("start", start), ("end", end)):
-        if implausible(day):
-            raise ValidationError({field: implausible(day)})
-    if end is not None and end < start:
-        raise ValidationError({"end": "The withdrawal date is before the course start."})
-    other = _overlapping(patient, start, end, course)
+def _course_problems(patient: Patient, row: CourseRow, course: Course | None,
+                     today: dt.date) -> list[Problem]:
+    """Every rule of a course's own fields: drug, dates within the patient's
+    life, the withdrawal after the start, no clash with another course."""
+    birth = patient.birth_date
+    problems = [
+        *drug_problems(row.drug, row.drug_name),
+        life_problem(row.start, field="start", what="course start", birth=birth, today=today),
+        life_problem(row.end, field="end", what="withdrawal", birth=birth, today=today),
+        span_problem(row.start, row.end),
+    ]
+    if any(problems):
+        return [p for p in problems if p]
+    other = course_clash(row, _sibling_courses(patient, course))
     if other is not None:
-        running = "still running" if other.end is None else f"until {other.end.isoformat()}"
-        field = "start" if course is None or course.start != start else "end"
-        raise ValidationError(
-            {field: f"This overlaps the course from {other.start.isoformat()} ({running}); "
-                    "a patient takes one lenalidomide course at a time."}
-        )
+        field = "start" if course is None or course.start != row.start else "end"
+        return [Problem(field, clash_message(row, other))]
+    return []
 
 
-def _check_dose(mg: Decimal | None, every_days: int | None) -> None:
-    errors = {}
-    if mg is None or mg <= 0:
-        errors["mg"] = "The dose must be more than 0 mg."
-    if every_days is None or every_days < 1:
-        errors["every_days"] = "Every 1 day (daily) or more."
-    if errors:
-        raise ValidationError(errors)
+def _check_stop_reason(end: dt.date | None, stop_reason: str) -> None:
+    if stop_reason and stop_reason not in StopReason.values:
+        raise ValidationError({"stop_reason": f"Unknown stop reason {stop_reason!r}."})
+    if end is None and stop_reason:
+        raise ValidationError({"stop_reason": "A course still running has no stop reason."})
 
 
 @transaction.atomic
@@ -185,33 +443,24 @@ def start_course(
     mg: Decimal,
     every_days: int = 1,
     drug: str = Drug.LENALIDOMIDE,
+    drug_name: str = "",
     end: dt.date | None = None,
     stop_reason: str = "",
 ) -> Course:
-    """Start a course with its first dose step on the start date."""
+    """Start a course of a registry drug with its first dose step on the start date."""
     patient = _lock_patient(patient)
-    _check_dose(mg, every_days)
-    _check_course_dates(patient, start, end, None)
+    drug_name = (drug_name or "").strip()
+    row = PlainCourse(drug, drug_name, start, end)
+    problems = drug_problems(drug, drug_name)
+    raise_problems([*problems, *([] if problems else dose_problems(drug, mg, every_days))])
+    raise_problems(_course_problems(patient, row, None, _today()))
     _check_stop_reason(end, stop_reason)
     course = Course.objects.create(
-        patient=patient, drug=drug, start=start, end=end, stop_reason=stop_reason
+        patient=patient, drug=drug, drug_name=drug_name, start=start, end=end,
+        stop_reason=stop_reason,
     )
     DoseStep.objects.create(course=course, date=start, mg=mg, every_days=every_days)
     return course
-
-
-def _check_stop_reason(end: dt.date | None, stop_reason: str) -> None:
-    if stop_reason and stop_reason not in StopReason.values:
-        raise ValidationError({"stop_reason": f"Unknown stop reason {stop_reason!r}."})
-    if end is None and stop_reason:
-        raise ValidationError({"stop_reason": "A course still running has no stop reason."})
-
-
-def _check_step_in_course(course: Course, date: dt.date, field: str = "date") -> None:
-    if date < course.start:
-        raise ValidationError({field: f"The dose step is before the course start ({course.start.isoformat()})."})
-    if course.end is not None and date > course.end:
-        raise ValidationError({field: f"The dose step is after the withdrawal ({course.end.isoformat()})."})
 
 
 def _locked_course(course: Course) -> Course:
@@ -230,6 +479,13 @@ def _locked_step(step: DoseStep) -> DoseStep:
     return lock_current(DoseStep.objects.select_related("course__patient"), step.pk)
 
 
+def _step_problems(course: Course, day: dt.date, mg: Decimal | None, every_days: int | None) -> list[Problem]:
+    life = life_problem(day, field="date", what="dose step", birth=course.patient.birth_date,
+                        today=_today())
+    return [p for p in (life or step_problem(day, course.start, course.end),
+                        *dose_problems(course.drug, mg, every_days)) if p]
+
+
 @transaction.atomic
 def add_dose_step(
     course: Course, *, date: dt.date, mg: Decimal, every_days: int = 1, version: int | None = None
@@ -240,8 +496,7 @@ def add_dose_step(
     of the schedule is refused like any other stale edit."""
     course = _locked_course(course)
     check_version(course, version)
-    _check_dose(mg, every_days)
-    _check_step_in_course(course, date)
+    raise_problems(_step_problems(course, date, mg, every_days))
     if DoseStep.objects.filter(course=course, date=date).exists():
         raise ValidationError({"date": f"The course already has a dose step on {date.isoformat()}."})
     bump(course, save=True)
@@ -252,16 +507,18 @@ def add_dose_step(
 def update_dose_step(
     step: DoseStep, *, date: dt.date, mg: Decimal, every_days: int, version: int | None = None
 ) -> DoseStep:
-    """Correct a dose step; `version` is its course's (which covers its dose steps)."""
+    """Correct a dose step; the first one (the starting dose) keeps the course's start date.
+
+    `version` is its course's (which covers its dose steps)."""
     step = _locked_step(step)
     course = step.course
     check_version(course, version)
-    _check_dose(mg, every_days)
-    _check_step_in_course(course, date)
+    if step.date == course.start and date != course.start:
+        raise ValidationError({"date": "The first dose step stays on the course start date; "
+                                       "correct the course's start instead."})
+    raise_problems(_step_problems(course, date, mg, every_days))
     if date != step.date and DoseStep.objects.filter(course=course, date=date).exists():
         raise ValidationError({"date": f"The course already has a dose step on {date.isoformat()}."})
-    if step.date == course.start and date != course.start:
-        raise ValidationError({"date": "The first dose step stays on the course start date."})
     step.date, step.mg, step.every_days = date, mg, every_days
     step.save(force_update=True)
     bump(course, save=True)
@@ -278,25 +535,39 @@ def remove_dose_step(step: DoseStep) -> None:
     step.delete()
 
 
+def _holds_problem(course: Course, start: dt.date, end: dt.date | None) -> Problem | None:
+    """The course's interruptions must still lie within [start, end]."""
+    holds = list(course.interruptions.order_by("start"))
+    for problem in interruption_problems(start, end, holds):
+        hold = holds[problem.index]
+        field = "start" if hold.start < start else "end"
+        return Problem(field, f"the interruption from {hold.start.isoformat()} would fall outside "
+                              "the course")
+    return None
+
+
 @transaction.atomic
 def withdraw(
     course: Course, *, end: dt.date, stop_reason: str, version: int | None = None
 ) -> Course:
-    """Record the withdrawal of lenalidomide: the course ends on `end`."""
+    """Record the withdrawal of the drug: the course ends on `end`."""
     given, course = course, _locked_course(course)
     check_version(course, version)
     patient = course.patient
+    label = course.drug_label
     if course.end is not None:
         raise ValidationError({"end": f"This course was already withdrawn on {course.end.isoformat()}."})
     if not stop_reason:
-        raise ValidationError({"stop_reason": "Give the reason lenalidomide was stopped."})
+        raise ValidationError({"stop_reason": f"Give the reason {label} was stopped."})
     _check_stop_reason(end, stop_reason)
-    _check_course_dates(patient, course.start, end, course)
+    raise_problems(_course_problems(patient, PlainCourse(course.drug, course.drug_name, course.start, end),
+                                    course, _today()))
     last_step = course.dose_steps.order_by("-date").first()
     if last_step is not None and last_step.date > end:
         raise ValidationError(
             {"end": f"A dose step on {last_step.date.isoformat()} comes after this withdrawal date."}
         )
+    raise_problems([_holds_problem(course, course.start, end)])
     course.end, course.stop_reason = end, stop_reason
     bump(course)
     course.save(force_update=True)
@@ -314,11 +585,12 @@ def update_course(
     stop_reason: str,
     version: int | None = None,
 ) -> Course:
-    """Correct a course's dates; dose steps must still lie within it."""
+    """Correct a course's dates; dose steps and interruptions must still lie within it."""
     given, course = course, _locked_course(course)
     check_version(course, version)
     patient = course.patient
-    _check_course_dates(patient, start, end, course)
+    raise_problems(_course_problems(patient, PlainCourse(course.drug, course.drug_name, start, end),
+                                    course, _today()))
     _check_stop_reason(end, stop_reason)
     steps = list(course.dose_steps.order_by("date"))
     old_start = course.start
@@ -330,6 +602,7 @@ def update_course(
                 {"start" if date < start else "end":
                  f"The dose step of {step.date.isoformat()} would fall outside the course."}
             )
+    raise_problems([_holds_problem(course, start, end)])
     # The starting dose moves with the start date.
     if steps and steps[0].date == old_start and start != old_start:
         if any(s.date == start for s in steps[1:]):
@@ -351,24 +624,117 @@ def delete_course(course: Course) -> None:
     lock_current(Course, course.pk).delete()
 
 
+def _locked_interruption(hold: Interruption) -> Interruption:
+    """The interruption as it is now, under the patient's lock; RecordGone if deleted."""
+    _lock_patient(hold.course.patient)
+    return lock_current(Interruption.objects.select_related("course__patient"), hold.pk)
+
+
+def _check_holds(course: Course, hold: Interruption | PlainSpan, others: list[Interruption]) -> None:
+    """`hold` among the course's other interruptions: inside the course, not
+    overlapping, an open one only as the last; never in the future."""
+    today, birth = _today(), course.patient.birth_date
+    raise_problems([
+        life_problem(hold.start, field="start", what="interruption", birth=birth, today=today),
+        life_problem(hold.end, field="end", what="resumption", birth=birth, today=today),
+        span_problem(hold.start, hold.end, what="resumption"),
+    ])
+    holds = sorted([*others, hold], key=lambda h: h.start)
+    for problem in interruption_problems(course.start, course.end, holds):
+        culprit = holds[problem.index]
+        if culprit is hold:
+            raise_problems([Problem(problem.field, problem.message)])
+        # The rule broke at the interruption after this one: this one overlaps it.
+        if problem.index > 0 and holds[problem.index - 1] is hold:
+            field = "end" if hold.end is not None else "start"
+            message = (f"this overlaps the interruption from {culprit.start.isoformat()}"
+                       if hold.end is not None else
+                       f"an interruption still on hold must be the last; the course has one from "
+                       f"{culprit.start.isoformat()}")
+            raise_problems([Problem(field, message)])
+        raise_problems([Problem(problem.field, problem.message)])
+
+
+@dataclass(frozen=True)
+class PlainSpan:
+    start: dt.date
+    end: dt.date | None
+
+
+@transaction.atomic
+def add_interruption(course: Course, *, start: dt.date, end: dt.date | None = None,
+                     reason: str = "", version: int | None = None) -> Interruption:
+    """A hold within the course (e.g. for neutropenia); `end` is the resumption, None while on hold.
+
+    The course's version covers its interruptions, as it covers its dose steps."""
+    course = _locked_course(course)
+    check_version(course, version)
+    span = PlainSpan(start, end)
+    _check_holds(course, span, list(course.interruptions.order_by("start")))
+    bump(course, save=True)  # the course's version covers its holds, like its dose steps
+    return Interruption.objects.create(course=course, start=start, end=end, reason=reason.strip())
+
+
+@transaction.atomic
+def update_interruption(hold: Interruption, *, start: dt.date, end: dt.date | None,
+                        reason: str = "", version: int | None = None) -> Interruption:
+    given, hold = hold, _locked_interruption(hold)
+    course = hold.course
+    check_version(course, version)
+    others = list(course.interruptions.exclude(pk=hold.pk).order_by("start"))
+    _check_holds(course, PlainSpan(start, end), others)
+    hold.start, hold.end, hold.reason = start, end, reason.strip()
+    hold.save(force_update=True)
+    bump(course, save=True)
+    given.start, given.end, given.reason = hold.start, hold.end, hold.reason
+    return hold
+
+
+@transaction.atomic
+def end_interruption(hold: Interruption, *, end: dt.date, version: int | None = None) -> Interruption:
+    """The drug resumed on `end`."""
+    current = _locked_interruption(hold)
+    if current.end is not None:
+        raise ValidationError({"end": f"This interruption already ended on {current.end.isoformat()}."})
+    return update_interruption(
+        current, start=current.start, end=end, reason=current.reason, version=version
+    )
+
+
+@transaction.atomic
+def remove_interruption(hold: Interruption) -> None:
+    current = _locked_interruption(hold)
+    bump(current.course, save=True)
+    current.delete()
+
+
 # -- visits ---------------------------------------------------------------------
 
 
-def _check_labs(labs: Sequence[LabInput]) -> None:
+def _check_labs(labs: Sequence[LabInput]) -> list[LabInput]:
+    """The labs as the record stores them (units as the test's list spells them),
+    or every problem keyed `labs[i].field`."""
     errors: dict[str, str] = {}
+    checked: list[LabInput] = []
     for index, lab in enumerate(labs):
-        where = f"labs[{index}]"
-        if lab.test not in LabTest.values:
-            errors[f"{where}.test"] = f"Unknown lab test {lab.test!r}."
-        elif lab.test == LabTest.PREGNANCY:
-            if lab.result not in PregnancyResult.values:
-                errors[f"{where}.result"] = "A pregnancy test is negative or positive."
-        elif lab.value is None:
-            errors[f"{where}.value"] = "Enter the result as a number."
-        elif lab.value < 0:
-            errors[f"{where}.value"] = "A lab value cannot be negative."
+        problem, unit = lab_problem(lab.test, lab.value, lab.result, lab.unit)
+        if problem is not None:
+            errors[f"labs[{index}].{problem.field}"] = _sentence(problem.message)
+        checked.append(LabInput(test=lab.test, value=lab.value, result=lab.result, unit=unit))
     if errors:
         raise ValidationError(errors)
+    return checked
+
+
+def weight_problem(weight_kg: Decimal | None) -> Problem | None:
+    """A weight a scale could show (Cockcroft-Gault reads it: clasi.md 5.3)."""
+    if weight_kg is not None and not (WEIGHT_KG[0] <= weight_kg <= WEIGHT_KG[1]):
+        return Problem("weight_kg", f"{format(weight_kg.normalize(), 'f')} kg is not a plausible weight "
+                                    f"({WEIGHT_KG[0]}-{WEIGHT_KG[1]} kg)")
+    return None
+
+
+WEIGHT_KG = (Decimal(1), Decimal(400))
 
 
 def _check_events(events: Sequence[AdverseEventInput]) -> None:
@@ -383,10 +749,8 @@ def _check_events(events: Sequence[AdverseEventInput]) -> None:
 
 
 def _check_visit_date(patient: Patient, date: dt.date, visit: Visit | None) -> None:
-    if implausible(date):
-        raise ValidationError({"date": implausible(date)})
-    if date > _today():
-        raise ValidationError({"date": "The visit date is in the future."})
+    raise_problems([life_problem(date, field="date", what="visit date", birth=patient.birth_date,
+                                 today=_today())])
     clash = Visit.objects.filter(patient=patient, date=date)
     if visit is not None:
         clash = clash.exclude(pk=visit.pk)
@@ -400,11 +764,15 @@ def _check_visit(
     visit: Visit | None,
     labs: Sequence[LabInput],
     events: Sequence[AdverseEventInput],
-) -> None:
-    """Everything refused before a visit is written, so nothing is half-written."""
+    weight_kg: Decimal | None = None,
+) -> list[LabInput]:
+    """Everything refused before a visit is written, so nothing is half-written;
+    returns the labs as stored."""
     _check_visit_date(patient, date, visit)
-    _check_labs(labs)
+    raise_problems([weight_problem(weight_kg)])
+    checked = _check_labs(labs)
     _check_events(events)
+    return checked
 
 
 def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: Iterable[AdverseEventInput]):
@@ -435,13 +803,15 @@ def record_visit(
     exam=None,
     labs: Sequence[LabInput] = (),
     adverse_events: Sequence[AdverseEventInput] = (),
+    weight_kg: Decimal | None = None,
 ) -> Visit:
     """A visit with its CLASI examination, labs and adverse events, all or nothing."""
     patient = _lock_patient(patient)
-    _check_visit(patient, date, None, labs, adverse_events)
+    labs = _check_visit(patient, date, None, labs, adverse_events, weight_kg)
     try:
         with transaction.atomic():
-            visit = Visit.objects.create(patient=patient, date=date, clinician=clinician, note=note)
+            visit = Visit.objects.create(patient=patient, date=date, clinician=clinician, note=note,
+                                         weight_kg=weight_kg)
     except IntegrityError:
         raise ValidationError({"date": f"{patient.code} already has a visit on {date.isoformat()}."})
     _write_visit_children(visit, exam, labs, adverse_events)
@@ -458,17 +828,24 @@ def update_visit(
     exam=None,
     labs: Sequence[LabInput] = (),
     adverse_events: Sequence[AdverseEventInput] = (),
+    weight_kg: Decimal | None | EllipsisType = ...,
     version: int | None = None,
 ) -> Visit:
     """Replace what the visit records; the totals are rescored from the items.
 
     One version covers the visit and everything its form shows (CLASI, labs,
-    adverse events): they are only ever written together, here."""
+    adverse events, weight): they are only ever written together, here.
+    `weight_kg` left out keeps the weight recorded (a form without the field
+    must not erase it); None erases it.
+    """
     patient = _lock_patient(visit.patient)
     current = lock_current(Visit, visit.pk)
     check_version(current, version)
-    _check_visit(patient, date, current, labs, adverse_events)
+    if weight_kg is ...:
+        weight_kg = current.weight_kg
+    labs = _check_visit(patient, date, current, labs, adverse_events, weight_kg)
     current.date, current.clinician, current.note = date, clinician, note
+    current.weight_kg = weight_kg
     bump(current)
     current.save(force_update=True)
     _write_visit_children(current, exam, labs, adverse_events)

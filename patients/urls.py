@@ -16,7 +16,7 @@ urlpatterns = [
     path("visits/<uuid:visit_id>/edit/", views.visit_edit, name="visit_edit"),
     path("visits/<uuid:visit_id>/preview/", views.visit_preview, name="visit_edit_preview"),
     path("visits/<uuid:visit_id>/delete/", views.visit_delete, name="visit_delete"),
-    # Lenalidomide courses and their dose steps.
+    # Courses of any drug, their dose steps and interruptions.
     path("<uuid:patient_id>/courses/new/", views.course_start, name="course_start"),
     path("courses/<uuid:course_id>/dose/", views.dose_step_add, name="dose_step_add"),
     path("courses/<uuid:course_id>/withdraw/", views.course_withdraw, name="course_withdraw"),
@@ -24,4 +24,12 @@ urlpatterns = [
     path("courses/<uuid:course_id>/delete/", views.course_delete, name="course_delete"),
     path("dose-steps/<uuid:step_id>/edit/", views.dose_step_edit, name="dose_step_edit"),
     path("dose-steps/<uuid:step_id>/delete/", views.dose_step_delete, name="dose_step_delete"),
+    path("courses/<uuid:course_id>/interruptions/new/", views.interruption_add,
+         name="interruption_add"),
+    path("interruptions/<uuid:interruption_id>/edit/", views.interruption_edit,
+         name="interruption_edit"),
+    path("interruptions/<uuid:interruption_id>/resume/", views.interruption_resume,
+         name="interruption_resume"),
+    path("interruptions/<uuid:interruption_id>/delete/", views.interruption_delete,
+         name="interruption_delete"),
 ]

@@ -38,13 +38,15 @@ from patients.forms import (
     CourseStartForm,
     DoseStepForm,
     EventsForm,
+    InterruptionForm,
     LabsForm,
     PatientForm,
     PatientSearchForm,
+    ResumeForm,
     VisitForm,
     WithdrawForm,
 )
-from patients.models import Course, DoseStep, LabTest, Patient, PregnancyResult, Visit
+from patients.models import Course, DoseStep, Interruption, LabTest, Patient, PregnancyResult, Visit
 from patients.snapshot import record_for, records_for
 from scoring import selectors as scoring_selectors
 
@@ -115,14 +117,15 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # gets its own ids so labels stay tied to their inputs.
         # Dates default to today, as on the forms' own pages.
         "start_form": (
-            CourseStartForm(auto_id="id_start_%s", initial={"start": today, "mg": 5})
+            CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5})
             if writer else None
         ),
         "course_forms": {
             course.id: {
                 # Each carries the course's version: a dose decided on a stale page is refused.
                 "dose": carry_version(
-                    DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today}),
+                    DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today},
+                                 drug=course.drug),
                     course.version,
                 ),
                 "withdraw": carry_version(
@@ -133,6 +136,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
             for course in record.courses
             if writer and course.end is None
         },
+        **(_interruption_forms(record.courses, today) if writer else {}),
         "record": record,
         "visits": selectors.visit_rows(record),
         "courses": record.courses,
@@ -143,6 +147,32 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     context["chart_rows"] = selectors.chart_rows(
         record, [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])])
     return render(request, "patients/patient_detail.html", context)
+
+
+START_IDS = "id_start_%s"  # the inline start form's ids on the patient page
+
+
+def _interruption_forms(courses, today: dt.date) -> dict:
+    """The inline interruption forms of the patient page: one per course to
+    record a hold, one per hold still open to record the resumption."""
+    return {
+        "interrupt_forms": {
+            course.id: carry_version(
+                InterruptionForm(auto_id=f"id_hold_{course.id}_%s", initial={"start": today}),
+                course.version,
+            )
+            for course in courses
+        },
+        "resume_forms": {
+            hold.id: carry_version(
+                ResumeForm(auto_id=f"id_resume_{hold.id}_%s", initial={"end": today}),
+                course.version,
+            )
+            for course in courses
+            for hold in course.interruptions
+            if hold.end is None
+        },
+    }
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -259,7 +289,8 @@ class VisitForms:
         else:
             exam = selectors.stored_exam(visit)
             self.visit = VisitForm(initial={"date": visit.date, "clinician": visit.clinician,
-                                            "note": visit.note}, clinicians=clinicians)
+                                            "weight_kg": visit.weight_kg, "note": visit.note},
+                                   clinicians=clinicians)
             self.grid = ClasiGrid(initial=exam, skipped=exam is None)
             events = list(visit.adverse_events.all())
             self.labs = LabsForm(initial=LabsForm.initial_from(visit.labs.all()))
@@ -281,6 +312,7 @@ class VisitForms:
             "date": data["date"],
             "clinician": data.get("clinician"),
             "note": data.get("note") or "",
+            "weight_kg": data.get("weight_kg"),
             "exam": None if self.grid.skipped else self.grid.exam,
             "labs": self.labs.lab_inputs(),
             "adverse_events": self.events.event_inputs(),
@@ -610,30 +642,49 @@ def _course_form_view(
 
 @require_http_methods(["GET", "POST"])
 def course_start(request: HttpRequest, patient_id) -> HttpResponse:
+    """Start a course of any registry drug.
+
+    An htmx GET (the drug select changed) answers only the form's fields,
+    re-rendered for that drug (its usual frequencies first, its dose range)
+    with what was typed kept; without JavaScript the full list is offered
+    and the service checks the dose against the drug on submit.
+    """
     patient = _patient_for(request, patient_id, write=True)
-    form = CourseStartForm(request.POST or None, initial={"start": timezone.localdate(), "mg": 5})
+    if request.method == "GET" and request.htmx:
+        inline = request.GET.get("ids") == "inline"
+        # What was typed stays; the frequency starts at the new drug's usual one.
+        typed = {k: v for k, v in request.GET.items()
+                 if k in CourseStartForm.base_fields and k != "every_days"}
+        form = CourseStartForm(auto_id=START_IDS if inline else "id_%s", initial=typed)
+        response = render(request, "patients/_form_fields.html", {"form": form, "compact": inline})
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    form = CourseStartForm(request.POST or None,
+                           initial={"start": timezone.localdate(), "mg": 5, "drug": "lenalidomide"})
 
     def save(data: dict) -> str:
-        services.start_course(patient, **data)
-        return f"Lenalidomide course started on {data['start']:%Y-%m-%d}."
+        course = services.start_course(patient, **data)
+        return f"{course.drug_label} course started on {data['start']:%Y-%m-%d}."
 
-    return _course_form_view(request, form, patient=patient, save=save,
-                             title="Start a lenalidomide course", submit="Start course")
+    response = _course_form_view(request, form, patient=patient, save=save,
+                                 title="Start a course", submit="Start course")
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 @gone_page(Course, "course_id")
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()}),
-                         course.version)
+    form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()},
+                                      drug=course.drug), course.version)
 
     def save(data: dict) -> str:
         return f"Dose step saved: {services.add_dose_step(course, **data)}."
 
     return _course_form_view(
         request, form, patient=course.patient, save=save, course=course, submit="Save dose step",
-        title=f"Change the dose of the course started {course.start:%Y-%m-%d}",
+        title=f"Change the dose of {course.drug_label} started {course.start:%Y-%m-%d}",
     )
 
 
@@ -666,21 +717,25 @@ def dose_step_delete(request: HttpRequest, step_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @gone_page(DoseStep, "step_id")
 def dose_step_edit(request: HttpRequest, step_id) -> HttpResponse:
-    """Correct a dose step (date, dose, frequency) through the course service."""
+    """Correct a dose step, the starting dose included (its date stays the course start)."""
     step = get_for_user(request.user, DoseStep.objects.select_related("course__patient__clinic"),
                         step_id, write=True)
     course = step.course
-    form = carry_version(DoseStepForm(request.POST or None, initial={
-        "date": step.date, "mg": f"{step.mg.normalize():f}", "every_days": step.every_days}),
-        course.version)
+    first = step.date == course.start
+    form = carry_version(
+        DoseStepForm(request.POST or None, drug=course.drug, first=first, initial={
+            "date": step.date, "mg": f"{step.mg.normalize():f}", "every_days": step.every_days}),
+        course.version,
+    )
 
     def save(data: dict) -> str:
         saved = services.update_dose_step(step, **data)
         return f"Dose step corrected: {_dose_text(saved)} from {saved.date:%Y-%m-%d}."
 
     return _course_form_view(
-        request, form, patient=course.patient, save=save, course=course,
-        submit="Save dose step", title=f"Correct the dose step of {step.date:%Y-%m-%d}",
+        request, form, patient=course.patient, save=save, course=course, submit="Save correction",
+        title=(f"Correct the {'starting dose' if first else 'dose step of ' + step.date.isoformat()}"
+               f" of {course.drug_label} started {course.start:%Y-%m-%d}"),
     )
 
 
@@ -698,7 +753,7 @@ def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     return _course_form_view(
         request, form, patient=course.patient, save=save, course=course,
         submit="Record withdrawal",
-        title=f"Record the withdrawal of the course started {course.start:%Y-%m-%d}",
+        title=f"Record the withdrawal of {course.drug_label} started {course.start:%Y-%m-%d}",
     )
 
 
@@ -715,7 +770,7 @@ def course_edit(request: HttpRequest, course_id) -> HttpResponse:
 
     return _course_form_view(
         request, form, patient=course.patient, save=save, course=course, submit="Save course",
-        title=f"Correct the course started {course.start:%Y-%m-%d}",
+        title=f"Correct the {course.drug_label} course started {course.start:%Y-%m-%d}",
     )
 
 
@@ -733,8 +788,91 @@ def course_delete(request: HttpRequest, course_id) -> HttpResponse:
     if course.end:
         children.append(f"its withdrawal on {course.end:%Y-%m-%d}")
     return render(request, "patients/confirm_delete.html", {
-        "patient": course.patient, "what": f"the lenalidomide course started {course.start:%Y-%m-%d}",
+        "patient": course.patient,
+        "what": f"the {course.drug_label} course started {course.start:%Y-%m-%d}",
         "children": children,
         "keeps": "Visits stay; flags and the course summary are recomputed without this course.",
         "nav": "patients", "cancel_url": reverse("patients:detail", args=[course.patient_id]),
+    })
+
+
+# -- interruptions ----------------------------------------------------------------
+
+
+def _interruption_for(request: HttpRequest, interruption_id) -> Interruption:
+    return get_for_user(request.user,
+                        Interruption.objects.select_related("course__patient__clinic"),
+                        interruption_id, write=True)
+
+
+@require_http_methods(["GET", "POST"])
+@gone_page(Course, "course_id")
+def interruption_add(request: HttpRequest, course_id) -> HttpResponse:
+    """A hold within the course (e.g. for neutropenia), with its resumption if known."""
+    course = _course_for(request, course_id)
+    form = carry_version(InterruptionForm(request.POST or None, initial={"start": timezone.localdate()}),
+                         course.version)
+
+    def save(data: dict) -> str:
+        hold = services.add_interruption(course, **data)
+        return f"{course.drug_label.capitalize()}: {hold} recorded."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course,
+        submit="Record interruption",
+        title=f"Interrupt {course.drug_label} started {course.start:%Y-%m-%d}",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@gone_page(Interruption, "interruption_id")
+def interruption_edit(request: HttpRequest, interruption_id) -> HttpResponse:
+    hold = _interruption_for(request, interruption_id)
+    course = hold.course
+    form = carry_version(InterruptionForm(request.POST or None, initial={
+        "start": hold.start, "end": hold.end, "reason": hold.reason}), course.version)
+
+    def save(data: dict) -> str:
+        services.update_interruption(hold, **data)
+        return "Interruption saved."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course, submit="Save interruption",
+        title=f"Correct the interruption of {course.drug_label} from {hold.start:%Y-%m-%d}",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@gone_page(Interruption, "interruption_id")
+def interruption_resume(request: HttpRequest, interruption_id) -> HttpResponse:
+    """The drug resumed: the hold still open ends."""
+    hold = _interruption_for(request, interruption_id)
+    course = hold.course
+    form = carry_version(ResumeForm(request.POST or None, initial={"end": timezone.localdate()}),
+                         course.version)
+
+    def save(data: dict) -> str:
+        services.end_interruption(hold, **data)
+        return f"{course.drug_label.capitalize()} resumed on {data['end']:%Y-%m-%d}."
+
+    return _course_form_view(
+        request, form, patient=course.patient, save=save, course=course, submit="Record resumption",
+        title=f"Resume {course.drug_label} held since {hold.start:%Y-%m-%d}",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@gone_page(Interruption, "interruption_id")
+def interruption_delete(request: HttpRequest, interruption_id) -> HttpResponse:
+    hold = _interruption_for(request, interruption_id)
+    course = hold.course
+    if request.method == "POST":
+        services.remove_interruption(hold)
+        messages.success(request, f"Interruption from {hold.start:%Y-%m-%d} deleted.")
+        return redirect("patients:detail", patient_id=course.patient_id)
+    return render(request, "patients/confirm_delete.html", {
+        "patient": course.patient,
+        "what": f"the interruption of {course.drug_label} from {hold.start:%Y-%m-%d}",
+        "detail": "The course then reads as taken through those days.",
+        "cancel_url": reverse("patients:detail", args=[course.patient_id]), "nav": "patients",
     })

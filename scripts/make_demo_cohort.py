@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Generate the synthetic demo cohort as a cle-tracker/1 document (seeded, reproducible).
+"""Generate the synthetic demo cohort as a cle-tracker/2 document (seeded, reproducible).
 
     python scripts/make_demo_cohort.py > patients/demo_cohort.json
+    python scripts/make_demo_cohort.py --format 1 > tests/fixtures/demo_cohort_v1.json
     python scripts/make_demo_cohort.py --patients 2000 --visits 20 --seed 7 > big.json
 
 Never real patients. The default cohort looks like the clinic of
@@ -19,6 +20,14 @@ Every examination is a real CLASI form (raw items per area), built so that
 its activity is the story's number for that visit; damage stays put, as the
 study found lenalidomide does not change CLASI-D. Pure standard library: the
 benchmark imports `generate` from here.
+
+Version 2 adds what a refractory patient also goes through, on top of the
+same lenalidomide stories (so the version 1 file is the version 2 one with
+lenalidomide only): hydroxychloroquine throughout in several patients,
+aspirin thromboprophylaxis beside lenalidomide in those with a risk factor,
+a prednisone burst after a relapse, a hold for neutropenia, a thalidomide
+restart, methotrexate after a non-response, weights and history. These are
+fixed choices, not random draws, so version 1 stays byte-identical.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT = "cle-tracker/1"
+FORMATS = {1: "cle-tracker/1", 2: "cle-tracker/2"}
 DEMO_CLINIC = "Demo lupus clinic"
 # The record's last day for the demo: three weeks before the "today" of the brief.
 LAST_DAY = dt.date(2026, 11, 3)
@@ -507,6 +516,7 @@ def generate(
     seed: int = 2012,
     clinic: str = DEMO_CLINIC,
     last_day: dt.date = LAST_DAY,
+    version: int = 2,
 ) -> dict[str, Any]:
     """The demo document (patients=None), or `patients` generated ones of up to `visits` visits each."""
     rng = random.Random(seed)
@@ -542,7 +552,101 @@ def generate(
     out = [build_patient(rng, plan, last_day, visits) for plan in plans]
     if visits is not None:
         out = [_pad_visits(rng, p, visits, last_day) for p in out]
-    return {"format": FORMAT, "clinic": clinic, "patients": out}
+    if version == 2 and patients is None:
+        out = [add_treatments(p, last_day) for p in out]
+    return {"format": FORMATS[version], "clinic": clinic, "patients": out}
+
+
+# ---------------------------------------------------------------- version 2: every treatment
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _course(drug: str, start: dt.date, mg: float, every_days: int = 1,
+            end: dt.date | None = None, stop_reason: str = "other", **extra: Any) -> dict[str, Any]:
+    course: dict[str, Any] = {"drug": drug, **extra, "start": start.isoformat()}
+    if end is not None:
+        course["end"] = end.isoformat()
+        course["stop_reason"] = stop_reason
+    course["doses"] = [{"date": start.isoformat(), "mg": mg, "every_days": every_days}]
+    return course
+
+
+# Which demo patients get which concomitant treatment (by code).
+HYDROXYCHLOROQUINE_THROUGHOUT = ("DEMO-01", "DEMO-04", "DEMO-07", "DEMO-10", "DEMO-14")
+ASPIRIN_PROPHYLAXIS = {"DEMO-03": {"vte": True}, "DEMO-14": {"antiphospholipid": "positive"}}
+PREDNISONE_AFTER_RELAPSE = ("DEMO-02",)
+NEUTROPENIA_HOLD = ("DEMO-07",)
+THALIDOMIDE_RESTART = ("DEMO-11",)
+METHOTREXATE_AFTER = ("DEMO-05",)
+
+
+def add_treatments(patient: dict[str, Any], last_day: dt.date) -> dict[str, Any]:
+    """The demo patient's record with the version 2 treatments, weights and history."""
+    code = patient["code"]
+    lena = patient["courses"][0]
+    start, end = _day(lena["start"]), _day(lena["end"]) if "end" in lena else None
+    extra: list[dict[str, Any]] = []
+    history: dict[str, Any] = {}
+    if "thalidomide" in patient["note"]:
+        history["thalidomide_neuropathy"] = "neuropathy" in patient["note"]
+    if code in HYDROXYCHLOROQUINE_THROUGHOUT:
+        # On hydroxychloroquine since well before lenalidomide, never stopped.
+        extra.append(_course("hydroxychloroquine", start - dt.timedelta(days=400), 200))
+    if code in ASPIRIN_PROPHYLAXIS:
+        history.update(ASPIRIN_PROPHYLAXIS[code])
+        extra.append(_course("aspirin", start, 100, end=end))
+    relapse = _relapse_visit(patient, end)
+    if code in PREDNISONE_AFTER_RELAPSE and relapse is not None:
+        burst_end = min(relapse + dt.timedelta(days=20), last_day)
+        extra.append(_course("prednisone", relapse, 30, end=burst_end))
+    if code in THALIDOMIDE_RESTART and relapse is not None:
+        history["thalidomide_neuropathy"] = False
+        extra.append(_course("thalidomide", relapse, 50))
+    if code in METHOTREXATE_AFTER and end is not None:
+        extra.append(_course("methotrexate", end + dt.timedelta(days=14), 15, every_days=7))
+    if code in NEUTROPENIA_HOLD:
+        neutropenic = next(v for v in patient["visits"]
+                           if any(e["term"].startswith("Neutrophil") for e in v.get("adverse_events", ())))
+        held = _day(neutropenic["date"])
+        lena["interruptions"] = [{"start": held.isoformat(),
+                                  "end": (held + dt.timedelta(days=14)).isoformat(),
+                                  "reason": "neutropenia grade 2"}]
+    patient["courses"] = sorted(patient["courses"] + extra, key=lambda c: (c["start"], c["drug"]))
+    if history:
+        patient = _insert_after(patient, "note", "history", history)
+    # The weight at the first visit (Cockcroft-Gault reads the latest within 12 months).
+    first = patient["visits"][0]
+    first_weight = 52 + int(code[-2:]) * 1.5
+    patient["visits"][0] = _insert_after(first, "adverse_events" if "adverse_events" in first else "labs",
+                                         "weight_kg", first_weight)
+    return patient
+
+
+def _relapse_visit(patient: dict[str, Any], end: dt.date | None) -> dt.date | None:
+    """The first visit after the withdrawal with CLASI-A > 0 (its erythema or scale typed)."""
+    if end is None:
+        return None
+    for visit in patient["visits"]:
+        day = _day(visit["date"])
+        if day > end and any(any(v for k, v in cells.items() if k in ("erythema", "scale"))
+                             for cells in visit["clasi"]["areas"].values()):
+            return day
+    return None
+
+
+def _insert_after(obj: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    """`obj` with `key` placed after `after` (the order export writes keys in)."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        out[k] = v
+        if k == after:
+            out[key] = value
+    if key not in out:
+        out[key] = value
+    return out
 
 
 def _pad_visits(
@@ -575,8 +679,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--visits", type=int, help="visits per generated patient (with --patients)")
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--clinic", default=DEMO_CLINIC)
+    parser.add_argument("--format", type=int, choices=sorted(FORMATS), default=2,
+                        help="cle-tracker version to write (1: lenalidomide only)")
     args = parser.parse_args(argv)
-    doc = generate(args.patients, args.visits, args.seed, args.clinic)
+    doc = generate(args.patients, args.visits, args.seed, args.clinic, version=args.format)
     # Written the way export_cohort writes (patients.exchange.dumps_document).
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
 

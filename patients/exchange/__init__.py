@@ -1,6 +1,6 @@
 """The exchange format (`../shared/docs/exchange-format.md`) and the visits CSV.
 
-- importer.py: parse and validate a document (the JSON Schema kept beside
+- importer.py: parse and validate a document (versions 2 and 1) (the JSON Schema kept beside
   it, the scorer's checks, the record's rules) and write it all-or-nothing;
 - export.py: a clinic's record -> a deterministic document;
 - visits_csv.py: one row per visit.
@@ -9,8 +9,12 @@
 from patients.exchange.export import dumps_document, export_document, json_number
 from patients.exchange.importer import (
     FORMAT,
+    FORMAT_V1,
+    FORMATS,
     SCHEMA_PATH,
     SCHEMA_FILENAME,
+    SCHEMA_V1_FILENAME,
+    SCHEMA_V1_PATH,
     DocumentError,
     ImportResult,
     import_document,
@@ -23,8 +27,12 @@ from patients.exchange.visits_csv import csv_item_columns, visit_rows, write_vis
 
 __all__ = [
     "FORMAT",
+    "FORMAT_V1",
+    "FORMATS",
     "SCHEMA_PATH",
     "SCHEMA_FILENAME",
+    "SCHEMA_V1_FILENAME",
+    "SCHEMA_V1_PATH",
     "DocumentError",
     "ImportResult",
     "csv_item_columns",

@@ -1,22 +1,22 @@
-"""The `cle-tracker/1` exchange format <-> the clinical record.
+"""Import of the exchange format: `cle-tracker/2` and `cle-tracker/1` -> the record.
 
-Contract: ../shared/docs/exchange-format.md. One module does both directions
-so that what export writes is, by construction, what import reads:
+Contract: ../shared/docs/exchange-format.md. Export lives in export.py.
 
-- `parse_document(data)` validates a decoded document (the JSON Schema kept
-  beside this file, then clinical.instruments.exam's own checks of every examination,
-  then the record's cross-row rules) and returns plain parsed rows, or
-  raises `DocumentError` naming the path of the FIRST error in document
-  order, e.g. `patients[3].visits[2].clasi.areas.ears.erythema: 5 is not one
-  of 0, 1, 2, 3`.
+- `parse_document(data)` validates a decoded document (the JSON Schema of
+  version 2 kept beside this file, the version 1 limits, clinical.instruments.exam's own
+  checks of every examination, then the record's rules) and returns plain
+  parsed rows, or raises `DocumentError` naming the path of the FIRST error
+  in document order, e.g. `patients[3].visits[2].clasi.areas.ears.erythema:
+  5 is not one of 0, 1, 2, 3`. The record's rules (drugs, dose ranges,
+  overlaps, interruptions, dates within the patient's life, lab units) are
+  patients.services' check functions, called here on the parsed rows without
+  a query per row: no rule is written twice.
 - `import_document(...)` writes a parsed document in ONE transaction with
   bulk_create (40,000 visits would take minutes row by row); the CLASI totals
   still come from the one scorer via scoring.services.assessment_values.
-- `export_document(clinic)` reads a clinic in a fixed number of queries and
-  writes a deterministic document (patients by code, courses by start, visits
-  by date, labs by test), so export -> import -> export is byte-identical.
-- `write_visits_csv(clinic, out)`: one row per visit for R, Stata or a
-  spreadsheet.
+
+A version 1 document is a version 2 document with lenalidomide only and no
+version 2 key; a version 2 key in it is an error with its path.
 """
 
 from __future__ import annotations
@@ -42,18 +42,33 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from clinic.models import Clinic
+from patients import services as rules
 from patients.dates import implausible
-from patients.models import AdverseEvent, Course, DoseStep, LabResult, LabTest, Patient, Visit
+from patients.models import (
+    AdverseEvent,
+    CleSubtype,
+    Course,
+    DoseStep,
+    Interruption,
+    LabResult,
+    LabTest,
+    Patient,
+    Visit,
+)
 from clinical.instruments.exam import Exam, ExamError, parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
 
-FORMAT = "cle-tracker/1"
-SCHEMA_PATH = Path(__file__).with_name("cle-tracker-1.schema.json")
-SCHEMA_FILENAME = "cle-tracker-1.schema.json"
+FORMAT = "cle-tracker/2"
+FORMAT_V1 = "cle-tracker/1"
+FORMATS = (FORMAT_V1, FORMAT)
+SCHEMA_PATH = Path(__file__).with_name("cle-tracker-2.schema.json")
+SCHEMA_FILENAME = "cle-tracker-2.schema.json"
+SCHEMA_V1_PATH = Path(__file__).with_name("cle-tracker-1.schema.json")
+SCHEMA_V1_FILENAME = "cle-tracker-1.schema.json"
 
-# DecimalField limits of the record (DoseStep.mg 6/2, LabResult.value 12/4).
-MG_PLACES, LAB_PLACES = 2, 4
+# DecimalField limits of the record (DoseStep.mg 6/2, LabResult.value 12/4, Visit.weight_kg 5/1).
+MG_PLACES, LAB_PLACES, WEIGHT_PLACES = 2, 4, 1
 BATCH = 1000
 FLUSH_VISITS = 5000
 
@@ -84,12 +99,21 @@ class DoseIn:
 
 
 @dataclass
+class InterruptionIn:
+    start: dt.date
+    end: dt.date | None
+    reason: str
+
+
+@dataclass
 class CourseIn:
     drug: str
     start: dt.date
     end: dt.date | None
     stop_reason: str
     doses: list[DoseIn]
+    drug_name: str = ""
+    interruptions: list[InterruptionIn] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +131,7 @@ class VisitIn:
     labs: list[LabIn]
     events: list[tuple[str, int]]
     note: str
+    weight_kg: Decimal | None = None
 
 
 @dataclass
@@ -154,7 +179,7 @@ class ImportResult:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of cle-tracker/1, as kept in the repo."""
+    """The JSON Schema (draft 2020-12) of cle-tracker/2, as kept in the repo."""
     with SCHEMA_PATH.open(encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -168,6 +193,12 @@ def _validator() -> Draft202012Validator:
     # parser that has to run anyway to score the exam.
     relaxed = copy.deepcopy(schema())
     relaxed["$defs"]["clasi"] = {"type": "object"}
+    # Both versions are read; the version 1 limits are checked by _v2_in_v1.
+    relaxed["properties"]["format"] = {"enum": list(FORMATS)}
+    # `other` needs drug_name: the record's rule (patients.services.drug_problems)
+    # says so with a clearer message than the schema's if/then/else.
+    for key in ("if", "then", "else"):
+        relaxed["$defs"]["course"].pop(key, None)
     return _StrictValidator(relaxed, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -335,16 +366,65 @@ def _nul_error_first(doc: Any) -> tuple[tuple[int, ...], DocumentError] | None:
     )
 
 
+# Keys and values a version 1 document cannot hold (exchange-format.md, "Versions").
+_V2_KEYS = {"patient": ("history",), "course": ("drug_name", "interruptions"), "visit": ("weight_kg",)}
+_V1_DRUGS = ("lenalidomide",)
+_V1_TESTS = tuple(t for t in LabTest.values if t != LabTest.UPCR)
+
+
+def _v2_in_v1(doc: dict) -> tuple[tuple[int, ...], DocumentError] | None:
+    """The first version 2 key or value in a document that says version 1."""
+    if doc.get("format") != FORMAT_V1:
+        return None
+    found: list[tuple[str | int, ...]] = []
+    patients = doc.get("patients")
+    for i, patient in enumerate(patients if isinstance(patients, list) else []):
+        if not isinstance(patient, dict):
+            continue
+        here = ("patients", i)
+        found += [(*here, k) for k in _V2_KEYS["patient"] if k in patient]
+        for k, course in enumerate(_list(patient.get("courses"))):
+            if isinstance(course, dict):
+                found += [(*here, "courses", k, key) for key in _V2_KEYS["course"] if key in course]
+                if course.get("drug") not in _V1_DRUGS and isinstance(course.get("drug"), str):
+                    found.append((*here, "courses", k, "drug"))
+        for j, visit in enumerate(_list(patient.get("visits"))):
+            if isinstance(visit, dict):
+                found += [(*here, "visits", j, key) for key in _V2_KEYS["visit"] if key in visit]
+                for m, lab in enumerate(_list(visit.get("labs"))):
+                    if isinstance(lab, dict) and lab.get("test") == LabTest.UPCR:
+                        found.append((*here, "visits", j, "labs", m, "test"))
+    if not found:
+        return None
+    where = min(found, key=lambda parts: _position(doc, parts))
+    value = where[-1] if where[-1] not in ("drug", "test") else _json(_at(doc, where))
+    return _position(doc, where), DocumentError(
+        path_text(where),
+        f"{value} belongs to {FORMAT}, but the document says \"format\": \"{FORMAT_V1}\"",
+    )
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _at(doc: Any, parts: Iterable[str | int]) -> Any:
+    for part in parts:
+        doc = doc[part]
+    return doc
+
+
 def parse_document(
     data: Any, *, today: dt.date | None = None, progress: Progress | None = None
 ) -> ParsedDocument:
-    """Validate a decoded cle-tracker/1 document; DocumentError names the first problem."""
+    """Validate a decoded cle-tracker/2 or /1 document; DocumentError names the first problem."""
     if not isinstance(data, dict):
-        raise DocumentError("", "a cle-tracker/1 document is a JSON object")
+        raise DocumentError("", "a cle-tracker document is a JSON object")
     schema_error = _first_schema_error(data)
     exam_error = _exam_errors_first(data)
     nul_error = _nul_error_first(data)
-    found = [e for e in (schema_error, exam_error, nul_error) if e is not None]
+    version_error = _v2_in_v1(data)
+    found = [e for e in (schema_error, exam_error, nul_error, version_error) if e is not None]
     if found:
         raise min(found, key=lambda pair: pair[0])[1]
     today = today or timezone.localdate()
@@ -358,6 +438,29 @@ def parse_document(
     return ParsedDocument(clinic=data["clinic"].strip(), patients=patients)
 
 
+def _refuse(here: str, problem: rules.Problem | None, *, under: str = "") -> None:
+    """Raise a services rule's problem as the document's path (`under` is a list's name)."""
+    if problem is None:
+        return
+    if under and problem.index is not None:
+        here = f"{here}.{under}[{problem.index}]"
+    raise DocumentError(f"{here}.{problem.field}", problem.message)
+
+
+def _refuse_first(here: str, problems: Iterable[rules.Problem | None], *, under: str = "") -> None:
+    for problem in problems:
+        _refuse(here, problem, under=under)
+
+
+_HISTORY = {
+    "vte": "history_vte",
+    "antiphospholipid": "history_antiphospholipid",
+    "oestrogen_contraception": "history_oestrogen_contraception",
+    "thalidomide_neuropathy": "history_thalidomide_neuropathy",
+    "note": "history_note",
+}
+
+
 def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date) -> PatientIn:
     here = f"patients[{i}]"
     code = raw["code"].strip()
@@ -368,40 +471,42 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
         )
     seen_codes[code] = i
     birth = _date(raw["birth_date"], f"{here}.birth_date") if "birth_date" in raw else None
-    if birth is not None and birth > today:
-        raise DocumentError(f"{here}.birth_date", "is in the future")
-    sle = raw.get("sle", False)
     diagnosed = _date(raw["sle_diagnosed"], f"{here}.sle_diagnosed") if "sle_diagnosed" in raw else None
-    if diagnosed is not None and diagnosed > today:
-        raise DocumentError(f"{here}.sle_diagnosed", "is in the future")
-    if diagnosed is not None and not sle:
-        raise DocumentError(f"{here}.sle_diagnosed", 'a diagnosis date needs "sle": true')
-    if diagnosed is not None and birth is not None and diagnosed < birth:
-        raise DocumentError(f"{here}.sle_diagnosed", "is before the birth date")
     subtypes = raw.get("cle_subtypes", [])
+    history = raw.get("history", {})
     fields = {
         "name": raw.get("name", ""),
         "sex": raw["sex"],
         "birth_date": birth,
         # The record keeps subtypes in the vocabulary's order (patients.services).
-        "cle_subtypes": [s for s in _SUBTYPES if s in subtypes],
-        "sle": sle,
+        "cle_subtypes": [s for s in CleSubtype.values if s in subtypes],
+        "sle": raw.get("sle", False),
         "sle_diagnosed": diagnosed,
         "reproductive_potential": raw.get("reproductive_potential", False),
         "note": raw.get("note", ""),
+        # Absent means unknown: None for the yes/no items, blank for the others.
+        **{
+            column: history.get(key, "" if key in ("antiphospholipid", "note") else None)
+            for key, column in _HISTORY.items()
+        },
     }
+    _refuse_first(here, rules.patient_problems(fields, today=today))
     courses = [
-        _parse_course(f"{here}.courses[{k}]", c) for k, c in enumerate(raw.get("courses", []))
+        _parse_course(f"{here}.courses[{k}]", c, birth, today)
+        for k, c in enumerate(raw.get("courses", []))
     ]
-    _check_overlaps(here, courses)
+    for k, course in enumerate(courses):
+        other = rules.course_clash(course, courses[:k])
+        if other is not None:
+            m = next(n for n, c in enumerate(courses) if c is other)
+            raise DocumentError(
+                f"{here}.courses[{k}].start",
+                f"{rules.clash_message(course, other)} (courses[{m}])",
+            )
     visits: list[VisitIn] = []
     seen_dates: dict[dt.date, int] = {}
     for j, v in enumerate(raw.get("visits", [])):
-        visit = _parse_visit(f"{here}.visits[{j}]", v)
-        if visit.date > today:
-            raise DocumentError(
-                f"{here}.visits[{j}].date", f"{visit.date.isoformat()} is in the future"
-            )
+        visit = _parse_visit(f"{here}.visits[{j}]", v, birth, today)
         if visit.date in seen_dates:
             raise DocumentError(
                 f"{here}.visits[{j}].date",
@@ -412,62 +517,68 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
     return PatientIn(index=i, code=code, fields=fields, courses=courses, visits=visits)
 
 
-_SUBTYPES = ("ACLE", "SCLE", "DLE", "tumid", "profundus", "chilblain", "other")
-
-
-def _parse_course(here: str, raw: dict) -> CourseIn:
+def _parse_course(here: str, raw: dict, birth: dt.date | None, today: dt.date) -> CourseIn:
+    drug, drug_name = raw["drug"], raw.get("drug_name", "").strip()
+    _refuse_first(here, rules.drug_problems(drug, drug_name))
     start = _date(raw["start"], f"{here}.start")
     end = _date(raw["end"], f"{here}.end") if "end" in raw else None
-    if end is not None and end < start:
-        raise DocumentError(
-            f"{here}.end",
-            f"the withdrawal {end.isoformat()} is before the start {start.isoformat()}",
-        )
+    _refuse_first(here, (
+        rules.life_problem(start, field="start", what="course start", birth=birth, today=today),
+        rules.life_problem(end, field="end", what="withdrawal", birth=birth, today=today),
+        rules.span_problem(start, end),
+    ))
     doses: list[DoseIn] = []
     for k, d in enumerate(raw.get("doses", [])):
         where = f"{here}.doses[{k}]"
         date = _date(d["date"], f"{where}.date")
-        if date < start or (end is not None and date > end):
-            until = end.isoformat() if end else "ongoing"
-            raise DocumentError(
-                f"{where}.date",
-                f"{date.isoformat()} is outside the course ({start.isoformat()} to {until})",
-            )
+        _refuse_first(where, (
+            rules.life_problem(date, field="date", what="dose step", birth=birth, today=today),
+            rules.step_problem(date, start, end),
+        ))
         if doses and date <= doses[-1].date:
             raise DocumentError(
                 f"{where}.date",
                 f"{date.isoformat()} is not after the previous dose step; steps are in date order, one per day",
             )
-        doses.append(DoseIn(date, _decimal(d["mg"], MG_PLACES, f"{where}.mg"), d["every_days"]))
-    return CourseIn(raw["drug"], start, end, raw.get("stop_reason", ""), doses)
+        mg = _decimal(d["mg"], MG_PLACES, f"{where}.mg")
+        _refuse_first(where, rules.dose_problems(drug, mg, d["every_days"]))
+        doses.append(DoseIn(date, mg, d["every_days"]))
+    holds: list[InterruptionIn] = []
+    for k, h in enumerate(raw.get("interruptions", [])):
+        where = f"{here}.interruptions[{k}]"
+        hold = InterruptionIn(
+            _date(h["start"], f"{where}.start"),
+            _date(h["end"], f"{where}.end") if "end" in h else None,
+            h.get("reason", "").strip(),
+        )
+        _refuse_first(where, (
+            rules.life_problem(hold.start, field="start", what="interruption", birth=birth, today=today),
+            rules.life_problem(hold.end, field="end", what="resumption", birth=birth, today=today),
+        ))
+        holds.append(hold)
+    _refuse_first(here, rules.interruption_problems(start, end, holds), under="interruptions")
+    return CourseIn(drug, start, end, raw.get("stop_reason", ""), doses, drug_name, holds)
 
 
-def _check_overlaps(here: str, courses: list[CourseIn]) -> None:
-    for k, course in enumerate(courses):
-        for m in range(k):
-            other = courses[m]
-            if other.start <= (course.end or dt.date.max) and course.start <= (
-                other.end or dt.date.max
-            ):
-                until = other.end.isoformat() if other.end else "still running"
-                raise DocumentError(
-                    f"{here}.courses[{k}].start",
-                    f"overlaps courses[{m}] ({other.start.isoformat()} to {until}); one course at a time",
-                )
-
-
-def _parse_visit(here: str, raw: dict) -> VisitIn:
+def _parse_visit(here: str, raw: dict, birth: dt.date | None, today: dt.date) -> VisitIn:
+    date = _date(raw["date"], f"{here}.date")
+    _refuse(here, rules.life_problem(date, field="date", what="visit date", birth=birth, today=today))
+    weight = _decimal(raw["weight_kg"], WEIGHT_PLACES, f"{here}.weight_kg") if "weight_kg" in raw else None
+    _refuse(here, rules.weight_problem(weight))
     labs = []
     for k, lab in enumerate(raw.get("labs", [])):
+        where = f"{here}.labs[{k}]"
         if lab["test"] == LabTest.PREGNANCY:
-            labs.append(LabIn(lab["test"], None, lab["value"], lab.get("unit", "")))
+            value, result = None, lab["value"]
         else:
-            value = _decimal(lab["value"], LAB_PLACES, f"{here}.labs[{k}].value")
-            labs.append(LabIn(lab["test"], value, "", lab.get("unit", "")))
+            value, result = _decimal(lab["value"], LAB_PLACES, f"{where}.value"), ""
+        problem, unit = rules.lab_problem(lab["test"], value, result, lab.get("unit", ""))
+        _refuse(where, problem)
+        labs.append(LabIn(lab["test"], value, result, unit))
     events = [(e["term"].strip(), e["grade"]) for e in raw.get("adverse_events", [])]
     # Already validated by _exam_errors_first; parsing again is cheap and typed.
     exam = parse_exam(raw["clasi"]) if "clasi" in raw else None
-    return VisitIn(_date(raw["date"], f"{here}.date"), exam, labs, events, raw.get("note", ""))
+    return VisitIn(date, exam, labs, events, raw.get("note", ""), weight)
 
 
 def loads_document(text: str | bytes) -> Any:
@@ -577,6 +688,7 @@ def _write(
                 id=uuid.uuid4(),
                 patient_id=pid,
                 drug=c.drug,
+                drug_name=c.drug_name,
                 start=c.start,
                 end=c.end,
                 stop_reason=c.stop_reason,
@@ -592,8 +704,16 @@ def _write(
                 )
                 for d in c.doses
             )
+            rows[Interruption].extend(
+                Interruption(
+                    id=uuid.uuid4(), course_id=course.id, start=h.start, end=h.end, reason=h.reason
+                )
+                for h in c.interruptions
+            )
         for v in p.visits:
-            visit = Visit(id=uuid.uuid4(), patient_id=pid, date=v.date, note=v.note)
+            visit = Visit(
+                id=uuid.uuid4(), patient_id=pid, date=v.date, note=v.note, weight_kg=v.weight_kg
+            )
             rows[Visit].append(visit)
             if v.exam is not None:
                 # The one scorer computes the totals (scoring.services).
@@ -629,7 +749,7 @@ def _write(
 
 def _flush(rows: dict[type, list]) -> None:
     # Parents before children: the foreign keys are checked row by row on SQLite.
-    for model in (Course, DoseStep, Visit, Assessment, LabResult, AdverseEvent):
+    for model in (Course, DoseStep, Interruption, Visit, Assessment, LabResult, AdverseEvent):
         if rows.get(model):
             model.objects.bulk_create(rows[model], batch_size=BATCH)
 
@@ -642,7 +762,7 @@ def _audit(to_write: list[tuple[PatientIn, uuid.UUID, bool]], source: str, actor
     patient, so the patient's history page shows the import.
     """
     content_type = ContentType.objects.get_for_model(Patient)
-    what = source or "a cle-tracker/1 document"
+    what = source or "a cle-tracker document"
     entries = [
         LogEntry(
             content_type=content_type,

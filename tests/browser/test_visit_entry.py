@@ -105,6 +105,8 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     page.keyboard.type("1")
     # By hand: activity = 2 + 1 + 3 + 2 = 8; damage = 1 + 1 + 1 = 3.
     page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '8'")
+    # Activity reaches 8 before the last two damage cells are scored: wait for their swap too.
+    page.wait_for_function("document.querySelector('#score-panel [data-testid=damage]')?.innerText === '3'")
     assert page.locator("#score-panel [data-testid=damage]").inner_text() == "3"
     assert page.locator("#score-panel [data-testid=severity]").inner_text() == "Mild"
     assert _region_level(page, "activity", "nose_malar") == "4"  # 5 of 5 points

@@ -15,7 +15,14 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from patients.models import AdverseEvent, LabResult, Patient, Visit
-from patients.services import AdverseEventInput, LabInput, add_dose_step, record_visit, withdraw
+from patients.services import (
+    AdverseEventInput,
+    LabInput,
+    add_dose_step,
+    add_interruption,
+    record_visit,
+    withdraw,
+)
 
 # Routes outside the clinical record: Django's own and the login flow.
 SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset")
@@ -53,6 +60,8 @@ def record_a(clinician_a, patient_a, course_a):
         labs=[LabInput(test="c3", value=Decimal("0.8"), unit="g/L")],
         adverse_events=[AdverseEventInput(term="Insomnia", grade=1)],
     )
+    hold = add_interruption(course_a, start=dt.date(2025, 2, 10), end=dt.date(2025, 2, 17),
+                            reason="neutropenia")
     withdraw(course_a, end=dt.date(2025, 3, 3), stop_reason="remission")
     from scoring.models import FlagAcknowledgement
 
@@ -78,6 +87,7 @@ def record_a(clinician_a, patient_a, course_a):
         "adverse_event_id": AdverseEvent.objects.get(visit=visit).pk,
         "acknowledgement_id": ack.pk,
         "ack_id": ack.pk,
+        "interruption_id": hold.pk,
     }
 
 

@@ -22,7 +22,8 @@ from patients.models import AdverseEvent, Course, DoseStep, LabResult, Patient, 
 from scoring.models import Assessment
 from tests.exchange.test_export_v2 import needs_v2_import
 
-DEMO = Path(__file__).resolve().parents[2] / "patients" / "demo_cohort.json"
+# The version 1 demo file (scripts/make_demo_cohort.py --format 1): version 1 still imports.
+DEMO = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "demo_cohort_v1.json"
 
 
 @pytest.fixture
@@ -199,7 +200,7 @@ def test_record_rules_are_checked_with_paths(db):
         }
     )
     with pytest.raises(
-        DocumentError, match=r"^patients\[0\]\.courses\[1\]\.start: overlaps courses\[0\]"
+        DocumentError, match=r"^patients\[0\]\.courses\[1\]\.start: this overlaps the lenalidomide course from 2025-01-06.*\(courses\[0\]\)$"
     ):
         import_document(overlap)
 
@@ -208,7 +209,7 @@ def test_record_rules_are_checked_with_paths(db):
     course.update(end="2025-02-01", stop_reason="remission")
     course["doses"].append({"date": "2025-03-01", "mg": 5, "every_days": 2})
     with pytest.raises(
-        DocumentError, match=r"^patients\[0\]\.courses\[0\]\.doses\[1\]\.date: .*outside the course"
+        DocumentError, match=r"^patients\[0\]\.courses\[0\]\.doses\[1\]\.date: the dose step 2025-03-01 is after the withdrawal \(2025-02-01\)$"
     ):
         import_document(outside)
 

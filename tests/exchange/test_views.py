@@ -15,7 +15,8 @@ from django.urls import reverse
 from patients.exchange import import_document
 from patients.models import Patient, Visit
 
-DEMO = Path(__file__).resolve().parents[2] / "patients" / "demo_cohort.json"
+# The version 1 demo file (scripts/make_demo_cohort.py --format 1): version 1 still imports.
+DEMO = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "demo_cohort_v1.json"
 
 
 @pytest.fixture

@@ -160,6 +160,7 @@ def test_the_list_shows_the_dose_in_force_today_not_a_planned_one(client_a, pati
 
     today = dt.date.today()
     course = services.start_course(patient_a, start=today - dt.timedelta(days=30), mg=Decimal("5"))
-    services.add_dose_step(course, date=today + dt.timedelta(days=7), mg=Decimal("10"))
+    # The services refuse a future date now (issue 14); older records may hold one.
+    course.dose_steps.create(date=today + dt.timedelta(days=7), mg=Decimal("10"), every_days=1)
     row = client_a.get(reverse("patients:list")).content.decode().split("SYN-001", 1)[1]
     assert "5 mg daily" in row.split("</tr>")[0]

@@ -24,7 +24,7 @@ def test_courses_never_overlap(patient_a, course_a):
     # course_a runs from 2025-01-06, still ongoing.
     with pytest.raises(ValidationError) as exc:
         services.start_course(patient_a, start=D(2025, 6, 1), mg=Decimal("5"))
-    assert "overlaps the course from 2025-01-06" in field_error(exc, "start")
+    assert "overlaps the lenalidomide course from 2025-01-06" in field_error(exc, "start")
     assert Course.objects.count() == 1
     services.withdraw(course_a, end=D(2025, 5, 31), stop_reason="remission")
     with pytest.raises(ValidationError):

@@ -98,7 +98,8 @@ def test_service_errors_land_on_their_field(client_a, patient_a):
     assert again.status_code == 400
     assert "already has a visit on 2025-02-03" in again.content.decode()
     future = client_a.post(url, {"date": (dt.date.today() + dt.timedelta(days=3)).isoformat()})
-    assert "The visit date is in the future." in future.content.decode()
+    assert "The visit date " in future.content.decode()
+    assert " is in the future (today is " in future.content.decode()
     half_event = client_a.post(url, {"date": "2025-03-01", "ae-0-term": "Nausea"})
     assert "Give the CTCAE grade (1-5)." in half_event.content.decode()
     assert Visit.objects.count() == 1
@@ -109,7 +110,8 @@ def test_skipping_the_clasi_saves_a_visit_without_assessment(client_a, patient_a
     from scoring.models import Assessment
 
     response = client_a.post(reverse("patients:visit_create", args=[patient_a.pk]),
-                             {"date": "2025-02-03", "clasi-skip": "on", "lab-anc-value": "1.2"})
+                             {"date": "2025-02-03", "clasi-skip": "on", "lab-anc-value": "1.2",
+                              "lab-anc-unit": "10^9/L"})
     assert response.status_code == 302
     assert Visit.objects.count() == 1 and Assessment.objects.count() == 0
     assert LabResult.objects.get().test == "anc"
@@ -222,9 +224,10 @@ def test_viewer_gets_403_on_every_visit_and_course_write(viewer_client, patient_
 @pytest.mark.django_db
 def test_course_rules_come_back_as_field_errors(client_a, patient_a, course_a):
     start_url = reverse("patients:course_start", args=[patient_a.pk])
-    overlap = client_a.post(start_url, {"start": "2025-02-01", "mg": "5", "every_days": "1"})
+    overlap = client_a.post(start_url, {"drug": "lenalidomide", "start": "2025-02-01", "mg": "5",
+                                       "every_days": "1"})
     assert overlap.status_code == 400
-    assert re.search(r'id="id_start_error">This overlaps the course from 2025-01-06', overlap.content.decode())
+    assert re.search(r'id="id_start_error">This overlaps the lenalidomide course from 2025-01-06', overlap.content.decode())
 
     def version() -> str:  # every course form carries the version of the course it shows
         course_a.refresh_from_db()
@@ -232,7 +235,7 @@ def test_course_rules_come_back_as_field_errors(client_a, patient_a, course_a):
 
     dose_url = reverse("patients:dose_step_add", args=[course_a.pk])
     early = client_a.post(dose_url, {"date": "2024-12-01", "mg": "10", "every_days": "1", "version": version()})
-    assert 'id="id_date_error">The dose step is before the course start' in early.content.decode()
+    assert 'id="id_date_error">The dose step 2024-12-01 is before the course start' in early.content.decode()
     assert client_a.post(dose_url, {"date": "2025-02-03", "mg": "10", "every_days": "1", "version": version()}).status_code == 302
     assert client_a.post(dose_url, {"date": "2025-03-03", "mg": "10", "every_days": "2", "version": version()}).status_code == 302
 

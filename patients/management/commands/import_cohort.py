@@ -1,4 +1,4 @@
-"""Import a cle-tracker/1 document: `python manage.py import_cohort FILE [--update]`.
+"""Import a cle-tracker/2 (or /1) document: `python manage.py import_cohort FILE [--update]`.
 
 All or nothing: the first error is printed with its path in the document
 and nothing is written. The clinic named in the document is created if needed.
@@ -15,10 +15,10 @@ from patients.progress import TerminalProgress
 
 
 class Command(BaseCommand):
-    help = "Import a cle-tracker/1 JSON document (all or nothing)."
+    help = "Import a cle-tracker/2 or /1 JSON document (all or nothing)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("file", help="the cle-tracker/1 JSON file ('-' for standard input)")
+        parser.add_argument("file", help="the cle-tracker JSON file ('-' for standard input)")
         parser.add_argument(
             "--update",
             action="store_true",
