@@ -25,6 +25,7 @@ import copy
 import csv
 import datetime as dt
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -471,16 +472,64 @@ def _parse_visit(here: str, raw: dict) -> VisitIn:
     return VisitIn(_date(raw["date"], f"{here}.date"), exam, labs, events, raw.get("note", ""))
 
 
+# Limits of the JSON text itself, checked before anything else reads the tree:
+# the format nests 8 levels deep (patients[].visits[].clasi.areas.<area>.<item>)
+# and its largest integer is a few digits, so a document past these is not one.
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 30
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise DocumentError(
+            "", f"a number with {len(text.lstrip('-'))} digits; numbers here have at most "
+            f"{MAX_INT_DIGITS}"
+        )
+    return int(text)
+
+
+def _check_tree(doc: Any) -> None:
+    """Refuse what decodes but cannot be stored or walked: a tree nested deeper
+    than MAX_DEPTH (the recursive checks after this would overflow the stack)
+    and a lone UTF-16 surrogate ("\\ud800"), which no UTF-8 database can store.
+    Iterative, so a deep document cannot overflow it."""
+    stack: list[tuple[Any, tuple]] = [(doc, ())]
+    while stack:
+        value, where = stack.pop()
+        if len(where) > MAX_DEPTH:
+            raise DocumentError(path_text(where), f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise DocumentError(
+                    path_text(where), "contains a lone surrogate (\\ud800-\\udfff), not text"
+                )
+        elif isinstance(value, dict):
+            for key in value:
+                if _SURROGATE.search(key):
+                    raise DocumentError(path_text(where), "a key contains a lone surrogate")
+            stack.extend((child, (*where, key)) for key, child in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(value))))
+
+
 def loads_document(text: str | bytes) -> Any:
-    """Decode JSON text; a syntax error becomes a DocumentError with line and column."""
+    """Decode JSON text; a syntax error becomes a DocumentError with line and column.
+
+    Also refused here, before any other code walks the tree: integers longer
+    than MAX_INT_DIGITS, nesting past MAX_DEPTH, lone surrogates."""
     try:
-        return json.loads(text)
+        doc = json.loads(text, parse_int=_int)
     except json.JSONDecodeError as error:
         raise DocumentError(
             "", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
     except UnicodeDecodeError:
         raise DocumentError("", "not UTF-8 text") from None
+    except RecursionError:
+        raise DocumentError("", f"nested more than {MAX_DEPTH} levels deep") from None
+    _check_tree(doc)
+    return doc
 
 
 # ------------------------------------------------------------------ import
