@@ -17,8 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from patients.models import AdverseEvent, LabResult, Patient, Visit
 from patients.services import AdverseEventInput, LabInput, add_dose_step, record_visit, withdraw
 
-# Routes outside the clinical record: Django's own and the login flow.
-SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset")
+# Routes outside the clinical record: Django's own and the login flow, and
+# /healthz, the one deliberate exception to sign-in: the container's and the
+# load balancer's probe, which answers only whether the database is reachable
+# (tests/ops/test_healthz.py).
+SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset", "healthz")
 
 
 def _routes(resolver=None, prefix: str = "", namespace: str = ""):
