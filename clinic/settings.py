@@ -171,16 +171,23 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp): scripts only from this origin (htmx,
 # plotly.js and the app's own are local static files; figures travel as JSON
-# data blocks, never inline script). Styles from this origin, plus one hash:
-# plotly.js adds its global rules by creating an EMPTY <style> element and
-# filling it with CSSOM insertRule, which CSP does not govern; the hash is that
-# of the empty string, so no <style> with any content is allowed.
+# data blocks, never inline script). Styles from this origin plus exactly what
+# plotly.js needs, by hash, never 'unsafe-inline':
+# - its global rules: it creates an EMPTY <style> and fills it with CSSOM
+#   insertRule, which CSP does not govern; the hash is the empty string's, so
+#   no <style> with content is allowed;
+# - bold text in chart labels and hovers (<b> in scoring/charts.py) becomes
+#   <tspan style="font-weight:bold">: that one attribute value, by hash.
+# Refused and harmless: the map libraries' stylesheet plotly.js injects at load
+# (the app draws no maps).
 EMPTY_INLINE_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+BOLD_STYLE_ATTRIBUTE = "'sha256-wkY2X5hecQzbhnFCqvTpwrUJ1f4X8LH5WFjYUzv1wmU='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, EMPTY_INLINE_STYLE],
+        "style-src-attr": ["'unsafe-hashes'", BOLD_STYLE_ATTRIBUTE],
         # data: for the SVG icons plotly.js draws in its mode bar.
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
