@@ -489,11 +489,33 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def _check_tree(doc: Any) -> None:
-    """Refuse what decodes but cannot be stored or walked: a tree nested deeper
-    than MAX_DEPTH (the recursive checks after this would overflow the stack)
-    and a lone UTF-16 surrogate ("\\ud800"), which no UTF-8 database can store.
-    Iterative, so a deep document cannot overflow it."""
+# A lone surrogate comes from a \uD800-\uDFFF escape (strict UTF-8 cannot hold
+# one): a scan of the text at C speed says whether the strings need looking at.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _tree_is_plain(doc: Any, strings_too: bool) -> bool:
+    """True when nothing is nested past MAX_DEPTH (and, if asked, no text holds a
+    surrogate). Iterative and path-free: it runs over every node of every import."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(value, dict):
+            children = [*value.values(), *value] if strings_too else value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            if strings_too and isinstance(value, str) and _SURROGATE.search(value):
+                return False
+            continue
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _raise_first_problem(doc: Any) -> None:
+    """Walk again, with paths, to name where the problem _tree_is_plain saw is."""
     stack: list[tuple[Any, tuple]] = [(doc, ())]
     while stack:
         value, where = stack.pop()
@@ -505,9 +527,8 @@ def _check_tree(doc: Any) -> None:
                     path_text(where), "contains a lone surrogate (\\ud800-\\udfff), not text"
                 )
         elif isinstance(value, dict):
-            for key in value:
-                if _SURROGATE.search(key):
-                    raise DocumentError(path_text(where), "a key contains a lone surrogate")
+            if any(_SURROGATE.search(key) for key in value):
+                raise DocumentError(path_text(where), "a key contains a lone surrogate")
             stack.extend((child, (*where, key)) for key, child in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(value))))
@@ -519,6 +540,10 @@ def loads_document(text: str | bytes) -> Any:
     Also refused here, before any other code walks the tree: integers longer
     than MAX_INT_DIGITS, nesting past MAX_DEPTH, lone surrogates."""
     try:
+        if isinstance(text, bytes):
+            # Strictly UTF-8 (json.loads alone would also take UTF-16 and let
+            # encoded surrogates through with "surrogatepass").
+            text = text.decode("utf-8-sig")
         doc = json.loads(text, parse_int=_int)
     except json.JSONDecodeError as error:
         raise DocumentError(
@@ -528,7 +553,9 @@ def loads_document(text: str | bytes) -> Any:
         raise DocumentError("", "not UTF-8 text") from None
     except RecursionError:
         raise DocumentError("", f"nested more than {MAX_DEPTH} levels deep") from None
-    _check_tree(doc)
+    maybe_surrogates = bool(_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text))
+    if not _tree_is_plain(doc, maybe_surrogates):
+        _raise_first_problem(doc)
     return doc
 
 

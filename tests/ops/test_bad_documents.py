@@ -86,3 +86,15 @@ def test_the_race_on_the_page_shows_the_message_next_to_the_code(client_a, clini
     assert response.status_code in (200, 400)
     assert "was just added with the code RACE-2" in response.content.decode()
     assert Patient.objects.filter(code="RACE-2").count() == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        (HEAD + '"note": "a\xed\xa0\x80b"}]}').encode("latin-1"),  # an encoded surrogate
+        (HEAD + '"note": "ab"}]}').encode("utf-16"),
+    ],
+)
+def test_bytes_that_are_not_strict_utf8_are_refused(raw):
+    with pytest.raises(DocumentError, match="not UTF-8"):
+        loads_document(raw)
