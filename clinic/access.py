@@ -32,6 +32,7 @@ CLINIC_PATH: dict[str, str] = {
     "patients.adverseevent": "visit__patient__clinic",
     "scoring.assessment": "visit__patient__clinic",
     "scoring.flagacknowledgement": "patient__clinic",
+    "jobs.job": "clinic",
 }
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "scoring",
+    "jobs",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
     path("exchange/", include("patients.exchange_urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("scoring.urls")),
 ]

@@ -63,7 +63,13 @@ def record_a(clinician_a, patient_a, course_a):
         patient=patient_a, flag_key="x", kind="relapse_after_complete_response",
         visit=visit, note="seen", acknowledged_by=clinician_a,
     )
+    from jobs.models import Job, JobState
+
+    job = Job.objects.create(
+        clinic=patient_a.clinic, created_by=clinician_a, state=JobState.FAILED, error_message="x"
+    )
     return {
+        "job_id": job.pk,
         "clinic_id": patient_a.clinic_id,
         "patient_id": patient_a.pk,
         "visit_id": visit.pk,
