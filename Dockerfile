@@ -7,8 +7,15 @@ FROM python:3.11-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=clinic.settings
 WORKDIR /app
+
+# postgresql-client: pg_dump/pg_restore/psql for scripts/backup and
+# scripts/restore, the same major version (15) as compose's database.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 
 # The pinned dependencies first, so a code change does not reinstall them.
 # psycopg[binary] and every other pin ship wheels: no compiler in the image.

@@ -23,14 +23,23 @@ from clinic.logs import JsonFormatter, logging_config
 
 @pytest.fixture
 def production_logs():
+    """Production's logging config (its default INFO level), into a buffer;
+    the loggers it touches are put back afterwards."""
+    names = ["", "django", "django.server", "django.db.backends"]
+    saved = {
+        name: (lg.level, list(lg.handlers), lg.propagate, lg.disabled)
+        for name in names
+        for lg in [logging.getLogger(name)]
+    }
     stream = io.StringIO()
-    config = logging_config(structured=True, level="DEBUG")
-    logging.config.dictConfig(config)
-    # dictConfig opened sys.stdout; point the one handler at our buffer.
-    handler = logging.getLogger().handlers[0]
-    handler.setStream(stream)
+    logging.config.dictConfig(logging_config(structured=True, level="INFO"))
+    logging.getLogger().handlers[0].setStream(stream)  # dictConfig opened sys.stdout
     yield stream
-    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    for name, (level, handlers, propagate, disabled) in saved.items():
+        lg = logging.getLogger(name)
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+        lg.propagate, lg.disabled = propagate, disabled
 
 
 @pytest.mark.django_db
