@@ -41,6 +41,9 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,
 # Temporary upload files and worker heartbeats in memory, not on a container's
 # overlay filesystem (gunicorn's advice for Docker).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No runtime control socket (recent gunicorn opens one under $HOME): signals
+# (HUP, TERM, TTIN/TTOU) manage the server; the container's root is read-only.
+control_socket_disable = True
 
 # Logs: JSON lines on stdout through clinic.logs (no query strings, no
 # referrers: a patient search is in the query string).
@@ -53,6 +56,8 @@ logconfig_dict = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}
     },
+    # gunicorn merges this into its defaults, whose root names a handler replaced here.
+    "root": {"level": "INFO", "handlers": ["stdout"]},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},

@@ -33,7 +33,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
             entry["message"] = "request"
-            entry.update({name: record.args.get(atom) for atom, name in ACCESS_FIELDS.items()})
+            for atom, name in ACCESS_FIELDS.items():
+                value = record.args.get(atom)
+                entry[name] = int(value) if isinstance(value, str) and value.isdigit() else value
         else:
             entry["message"] = record.getMessage()
         status = getattr(record, "status_code", None)
