@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -223,23 +222,4 @@ def test_an_import_while_another_holds_the_clinic_is_refused_with_a_message(clin
     assert not Patient.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_worker_stops_on_sigterm_between_jobs():
-    import os
-    import signal
-    import time
-
-    done = threading.Event()
-
-    def worker():
-        call_command("run_jobs", "--poll", "0.05")
-        done.set()
-
-    # Signals are delivered to the main thread: run the worker there, stop it from a timer.
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    timer.start()
-    started = time.monotonic()
-    worker()
-    assert done.is_set() and time.monotonic() - started < 10
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+# SIGTERM handling of the worker process: tests/ops/test_entrypoint.py (a real process).
