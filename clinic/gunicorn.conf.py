@@ -56,7 +56,11 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "clinic.logs.JsonFormatter"}},
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
     },
     # gunicorn merges this into its defaults, whose root names a handler replaced here.
     "root": {"level": "INFO", "handlers": ["stdout"]},

@@ -53,7 +53,11 @@ class JsonFormatter(logging.Formatter):
 
 def logging_config(*, structured: bool, level: str = "INFO") -> dict:
     """The LOGGING dict: JSON lines on stdout in production, plain text while debugging."""
-    formatter = {"()": "clinic.logs.JsonFormatter"} if structured else {"format": "%(levelname)s %(name)s %(message)s"}
+    formatter = (
+        {"()": "clinic.logs.JsonFormatter"}
+        if structured
+        else {"format": "%(levelname)s %(name)s %(message)s"}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -121,9 +121,8 @@ def create_patient(clinic: Clinic, **fields) -> Patient:
         # code at the same moment: the unique constraint refused the second one.
         if not Patient.objects.filter(clinic=clinic, code=patient.code).exists():
             raise
-        raise ValidationError(
-            {"code": f"Another patient of {clinic.name} was just added with the code {patient.code}."}
-        ) from None
+        message = f"Another patient of {clinic.name} was just added with the code {patient.code}."
+        raise ValidationError({"code": message}) from None
     return patient
 
 
