@@ -35,7 +35,8 @@ RUN chmod 0755 docker/entrypoint.sh
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY= python manage.py collectstatic --no-input \
     && mkdir -p /app/var && chown cle:cle /app/var
 
-USER cle:cle
+# Numeric, so orchestrators that insist on a non-root UID can check it.
+USER 10001:10001
 EXPOSE 8000
 
 # /healthz checks the database; the Host header must be one of ALLOWED_HOSTS.

@@ -28,8 +28,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        # A dead pooled connection must not stay cached for the next request.
-        connection.close_if_unusable_or_obsolete()
+        # No clean-up here: Django closes a connection that failed when the
+        # request ends (close_old_connections), and checks it at the next one
+        # (CONN_HEALTH_CHECKS), so the probe recovers with the database.
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return JsonResponse({"status": "ok", "database": "ok", "database_ms": elapsed_ms})
