@@ -1,4 +1,5 @@
 # Two commands on a fresh clone: `make run` and `make test`.
+# Production: gunicorn, Docker and compose (README, "Deploying").
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -26,7 +27,10 @@ run: install
 	mkdir -p var
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEV_ENV) $(BIN)/python manage.py demo
-	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# The job worker (browser imports run there) beside the server, stopped with it.
+	$(DEV_ENV) $(BIN)/python manage.py run_jobs & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here).
 chromium:

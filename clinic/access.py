@@ -35,6 +35,7 @@ CLINIC_PATH: dict[str, str] = {
     "scoring.flagacknowledgement": "patient__clinic",
     "photos.photo": "visit__patient__clinic",
     "photos.photoconsent": "patient__clinic",
+    "jobs.job": "clinic",
 }
 
 

@@ -87,8 +87,10 @@ def database_from_url(url: str, base_dir) -> dict:
             "CONN_MAX_AGE": env_int("DJANGO_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
         }
-        if options:
-            config["OPTIONS"] = options
+        # A database that does not answer fails a request (and /healthz) in
+        # seconds instead of holding a worker until gunicorn's timeout.
+        options.setdefault("connect_timeout", str(env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)))
+        config["OPTIONS"] = options
         return config
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:/// or postgres://."

@@ -9,8 +9,11 @@ DJANGO_ALLOWED_HOSTS  comma-separated; defaults to localhost names while debuggi
 from pathlib import Path
 
 
+from csp.constants import NONE, SELF
+
 from clinic.env import database_from_url, env_bool, env_int, env_list, env_str
 from photos.conf import photo_limits, photos_storage
+from clinic.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,14 +43,20 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "auditlog",
+    "csp",
     "clinic",
     "patients",
     "scoring",
     "photos",
+    "jobs",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # 413 from Content-Length alone, before WhiteNoise, sessions or CSRF read the body.
+    "clinic.middleware.RequestSizeLimitMiddleware",
     # Static files (plotly.js included) served by the app itself, compressed and,
     # with the manifest storage, cached for a year by the browser.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -61,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user; the login page itself is exempt.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # no-store on every signed-in response (patient data), Permissions-Policy.
+    "clinic.middleware.ClinicalHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -149,11 +160,58 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # HTTPS: on by default outside debugging; a deployment behind a TLS proxy sets
 # DJANGO_BEHIND_TLS_PROXY so Django trusts X-Forwarded-Proto from it.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 3600)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a promise about the whole domain made to the browsers' lists:
+# the hospital's call (DJANGO_HSTS_PRELOAD), so its check is silenced while off.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# The health probe speaks plain HTTP from inside the host (clinic/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts only from this origin (htmx,
+# plotly.js and the app's own are local static files; figures travel as JSON
+# data blocks, never inline script). Styles from this origin plus exactly what
+# plotly.js needs, by hash, never 'unsafe-inline':
+# - its global rules: it creates an EMPTY <style> and fills it with CSSOM
+#   insertRule, which CSP does not govern; the hash is the empty string's, so
+#   no <style> with content is allowed;
+# - bold text in chart labels and hovers (<b> in scoring/charts.py) becomes
+#   <tspan style="font-weight:bold">: that one attribute value, by hash.
+# Refused and harmless: the map libraries' stylesheet plotly.js injects at load
+# (the app draws no maps).
+EMPTY_INLINE_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+BOLD_STYLE_ATTRIBUTE = "'sha256-wkY2X5hecQzbhnFCqvTpwrUJ1f4X8LH5WFjYUzv1wmU='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, EMPTY_INLINE_STYLE],
+        "style-src-attr": ["'unsafe-hashes'", BOLD_STYLE_ATTRIBUTE],
+        # data: for the SVG icons plotly.js draws in its mode bar.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Uploads: a body larger than CLE_MAX_UPLOAD_MB is refused from its Content-Length
+# before anything reads it (clinic.middleware.RequestSizeLimitMiddleware, ahead
+# of the CSRF check that would parse it); these are Django's own ceilings behind it.
+CLE_MAX_UPLOAD_BYTES = env_int("CLE_MAX_UPLOAD_MB", 64) * 1024 * 1024
+# Paths whose views refuse an oversized request themselves, before reading it
+# (the photographs: up to CLE_PHOTO_MAX_FILES x CLE_PHOTO_MAX_MB per request).
+CLE_OWN_UPLOAD_LIMIT_PATHS = ("/photos/",)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # non-file form fields
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # above this, an upload streams to a temp file
 
 # Audit trail: django-auditlog logs writes (registered models) and accesses.
 AUDITLOG_INCLUDE_ALL_MODELS = False
@@ -166,9 +224,8 @@ CLE_FLARE_THRESHOLDS = {
     "baseline_lookback_days": env_int("CLE_BASELINE_LOOKBACK_DAYS", 30),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="WARNING")},
-}
+# Production: JSON lines on stdout without patient data (clinic/logs.py).
+LOGGING = logging_config(
+    structured=env_bool("DJANGO_LOG_JSON", default=not DEBUG),
+    level=env_str("DJANGO_LOG_LEVEL", default="INFO"),
+)

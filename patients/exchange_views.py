@@ -8,7 +8,7 @@ outside the user's clinics, 403 for a viewer's upload.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,12 +25,9 @@ from patients.exchange import (
     DocumentError,
     dumps_document,
     export_document,
-    import_document,
     loads_document,
     write_visits_csv,
 )
-
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 class UploadForm(forms.Form):
@@ -45,10 +42,13 @@ class UploadForm(forms.Form):
     )
 
     def clean_document(self):
+        # Normally refused earlier, from Content-Length alone
+        # (clinic.middleware.RequestSizeLimitMiddleware); this is the file itself.
         upload = self.cleaned_data["document"]
-        if upload.size > MAX_UPLOAD_BYTES:
+        limit = settings.CLE_MAX_UPLOAD_BYTES
+        if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
+                f"The file is larger than {limit // (1024 * 1024)} MB; "
                 "import it with `manage.py import_cohort` instead."
             )
         return upload
@@ -105,23 +105,38 @@ def schema_v1(request: HttpRequest) -> FileResponse:
 
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest, clinic_id) -> HttpResponse:
+    """Hand the document to a background job (jobs.services) and show its progress.
+
+    The request only receives the file and stores it: checking and writing a
+    large document takes minutes, which no web worker should be held for. A
+    small document (held in memory) is decoded here first, so malformed JSON
+    is answered at once; everything else is reported on the job's page.
+    """
+    from jobs.services import ImportBusy, enqueue_import
+
     clinic = require_clinic(request.user, clinic_id, write=True)
     form = UploadForm(request.POST or None, request.FILES or None)
     error: DocumentError | None = None
+    busy = None
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["document"]
+        content = upload_file.read()
         try:
-            result = import_document(
-                loads_document(upload_file.read()),
-                clinic=clinic,
-                existing="update" if form.cleaned_data["update"] else "error",
-                source=upload_file.name,
-                actor=request.user,
+            if len(content) <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+                loads_document(content)
+            job = enqueue_import(
+                clinic,
+                content=content,
+                source=upload_file.name or "",
+                replace=form.cleaned_data["update"],
+                user=request.user,
             )
         except DocumentError as caught:
             error = caught
+        except ImportBusy as caught:
+            busy = caught
         else:
-            messages.success(request, result.summary())
-            return redirect("exchange:index")
-    context = {"nav": "exchange", "clinic": clinic, "form": form, "error": error}
-    return render(request, "exchange/upload.html", context, status=400 if error else 200)
+            return redirect("jobs:detail", job_id=job.pk)
+    context = {"nav": "exchange", "clinic": clinic, "form": form, "error": error, "busy": busy}
+    status = 400 if error else 409 if busy else 200
+    return render(request, "exchange/upload.html", context, status=status)

@@ -584,11 +584,16 @@ class CourseStartForm(DoseFields):
     start = forms.DateField(validators=[validate_plausible], label="Start date", widget=DATE_WIDGET())
     field_order = ["drug", "drug_name", "start", "mg", "every_days"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, live_url: str = "", **kwargs):
         data = args[0] if args else kwargs.get("data")
         initial = kwargs.get("initial") or {}
         drug = (data or {}).get("drug") or initial.get("drug") or "lenalidomide"
         super().__init__(*args, drug=drug, **kwargs)
+        if live_url:
+            # The select itself asks for the re-rendered fields: an htmx trigger
+            # filter (change[...]) would need eval, which the CSP refuses. Target,
+            # swap and what to send come from the fields' container (inherited).
+            self.fields["drug"].widget.attrs.update({"hx-get": live_url, "hx-trigger": "change"})
 
     def clean(self):
         data = super().clean()

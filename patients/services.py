@@ -378,7 +378,16 @@ def create_patient(clinic: Clinic, **fields) -> Patient:
     _check_patient(fields, clinic=clinic, instance=None)
     patient = Patient(clinic=clinic, **_patient_values(fields))
     patient.full_clean(exclude=["clinic"])
-    patient.save()
+    try:
+        with transaction.atomic():  # a savepoint: the IntegrityError leaves the outer one usable
+            patient.save()
+    except IntegrityError:
+        # The code check above passed, so another clinician created the same
+        # code at the same moment: the unique constraint refused the second one.
+        if not Patient.objects.filter(clinic=clinic, code=patient.code).exists():
+            raise
+        message = f"Another patient of {clinic.name} was just added with the code {patient.code}."
+        raise ValidationError({"code": message}) from None
     return patient
 
 

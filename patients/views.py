@@ -117,7 +117,8 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # gets its own ids so labels stay tied to their inputs.
         # Dates default to today, as on the forms' own pages.
         "start_form": (
-            CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5})
+            CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5},
+                            live_url=reverse("patients:course_start", args=[patient.pk]))
             if writer else None
         ),
         "course_forms": {
@@ -655,12 +656,14 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
         # What was typed stays; the frequency starts at the new drug's usual one.
         typed = {k: v for k, v in request.GET.items()
                  if k in CourseStartForm.base_fields and k != "every_days"}
-        form = CourseStartForm(auto_id=START_IDS if inline else "id_%s", initial=typed)
+        form = CourseStartForm(auto_id=START_IDS if inline else "id_%s", initial=typed,
+                               live_url=request.path)
         response = render(request, "patients/_form_fields.html", {"form": form, "compact": inline})
         patch_vary_headers(response, ["HX-Request"])
         return response
     form = CourseStartForm(request.POST or None,
-                           initial={"start": timezone.localdate(), "mg": 5, "drug": "lenalidomide"})
+                           initial={"start": timezone.localdate(), "mg": 5, "drug": "lenalidomide"},
+                           live_url=request.path)
 
     def save(data: dict) -> str:
         course = services.start_course(patient, **data)

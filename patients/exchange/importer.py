@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -581,16 +582,91 @@ def _parse_visit(here: str, raw: dict, birth: dt.date | None, today: dt.date) ->
     return VisitIn(date, exam, labs, events, raw.get("note", ""), weight)
 
 
+# Limits of the JSON text itself, checked before anything else reads the tree:
+# the format nests 8 levels deep (patients[].visits[].clasi.areas.<area>.<item>)
+# and its largest integer is a few digits, so a document past these is not one.
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 30
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise DocumentError(
+            "", f"a number with {len(text.lstrip('-'))} digits; numbers here have at most "
+            f"{MAX_INT_DIGITS}"
+        )
+    return int(text)
+
+
+# A lone surrogate comes from a \uD800-\uDFFF escape (strict UTF-8 cannot hold
+# one): a scan of the text at C speed says whether the strings need looking at.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _tree_is_plain(doc: Any, strings_too: bool) -> bool:
+    """True when nothing is nested past MAX_DEPTH (and, if asked, no text holds a
+    surrogate). Iterative and path-free: it runs over every node of every import."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(value, dict):
+            children = [*value.values(), *value] if strings_too else value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            if strings_too and isinstance(value, str) and _SURROGATE.search(value):
+                return False
+            continue
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _raise_first_problem(doc: Any) -> None:
+    """Walk again, with paths, to name where the problem _tree_is_plain saw is."""
+    stack: list[tuple[Any, tuple]] = [(doc, ())]
+    while stack:
+        value, where = stack.pop()
+        if len(where) > MAX_DEPTH:
+            raise DocumentError(path_text(where), f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise DocumentError(
+                    path_text(where), "contains a lone surrogate (\\ud800-\\udfff), not text"
+                )
+        elif isinstance(value, dict):
+            if any(_SURROGATE.search(key) for key in value):
+                raise DocumentError(path_text(where), "a key contains a lone surrogate")
+            stack.extend((child, (*where, key)) for key, child in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(value))))
+
+
 def loads_document(text: str | bytes) -> Any:
-    """Decode JSON text; a syntax error becomes a DocumentError with line and column."""
+    """Decode JSON text; a syntax error becomes a DocumentError with line and column.
+
+    Also refused here, before any other code walks the tree: integers longer
+    than MAX_INT_DIGITS, nesting past MAX_DEPTH, lone surrogates."""
     try:
-        return json.loads(text)
+        if isinstance(text, bytes):
+            # Strictly UTF-8 (json.loads alone would also take UTF-16 and let
+            # encoded surrogates through with "surrogatepass").
+            text = text.decode("utf-8-sig")
+        doc = json.loads(text, parse_int=_int)
     except json.JSONDecodeError as error:
         raise DocumentError(
             "", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
     except UnicodeDecodeError:
         raise DocumentError("", "not UTF-8 text") from None
+    except RecursionError:
+        raise DocumentError("", f"nested more than {MAX_DEPTH} levels deep") from None
+    maybe_surrogates = bool(_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text))
+    if not _tree_is_plain(doc, maybe_surrogates):
+        _raise_first_problem(doc)
+    return doc
 
 
 # ------------------------------------------------------------------ import

@@ -8,6 +8,8 @@ import io
 import json
 
 import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in_through_form
 
@@ -39,14 +41,23 @@ def test_upload_then_download_the_export_and_the_csv(
     upload = {"name": "cohort.json", "mimeType": "application/json"}
     page.set_input_files("input[type=file]", {**upload, "buffer": _document(clinic_a.name, 5)})
     page.get_by_role("button", name="Import").click()
+    # The upload queued a background job; its page polls until the worker is done.
+    page.wait_for_url(f"{live_server.url}/jobs/**")
+    expect(page.locator("#job-progress")).to_contain_text("Waiting for the import worker")
+    call_command("run_jobs", "--once")
+    expect(page.locator("#job-progress")).to_contain_text("Nothing was imported")  # by htmx
     assert "patients[0].visits[0].clasi.areas.ears.erythema" in page.content()
     assert "5 is not one of 0, 1, 2, 3" in page.content()
     assert not Patient.objects.exists()
 
+    page.get_by_role("link", name="Import a corrected document").click()
     page.set_input_files("input[type=file]", {**upload, "buffer": _document(clinic_a.name, 3)})
     page.get_by_role("button", name="Import").click()
-    page.wait_for_url(f"{live_server.url}/exchange/")
+    page.wait_for_url(f"{live_server.url}/jobs/**")
+    call_command("run_jobs", "--once")
+    expect(page.locator("#job-progress")).to_contain_text("1 patients created")
     assert Patient.objects.get().code == "UP-1"
+    page.goto(f"{live_server.url}/exchange/")
 
     with page.expect_download() as exported:
         page.get_by_role("link", name="Download the export (JSON)").click()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +94,7 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
 
     page.keyboard.type("2")  # scalp erythema 2
     # The server-scored panel and the body map change before anything is saved.
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '2'")
+    expect(page.locator("#score-panel [data-testid=activity]")).to_have_text("2")
     assert _region_level(page, "activity", "scalp") != "0"
     assert _region_level(page, "activity", "nose_malar") == "0"
     assert page.evaluate("document.activeElement.id") == "id_clasi-scalp-erythema"  # focus stayed
@@ -104,9 +105,9 @@ def test_clinician_creates_patient_starts_course_and_logs_a_visit_by_keyboard(
     _type_cells(page, ["1", "1", "", "", "", "", "3", "2", "1"])
     page.keyboard.type("1")
     # By hand: activity = 2 + 1 + 3 + 2 = 8; damage = 1 + 1 + 1 = 3.
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '8'")
+    expect(page.locator("#score-panel [data-testid=activity]")).to_have_text("8")
     # Activity reaches 8 before the last two damage cells are scored: wait for their swap too.
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=damage]')?.innerText === '3'")
+    expect(page.locator("#score-panel [data-testid=damage]")).to_have_text("3")
     assert page.locator("#score-panel [data-testid=damage]").inner_text() == "3"
     assert page.locator("#score-panel [data-testid=severity]").inner_text() == "Mild"
     assert _region_level(page, "activity", "nose_malar") == "4"  # 5 of 5 points
@@ -217,7 +218,7 @@ def test_visit_form_fits_without_horizontal_scrolling(
     page.locator(FIRST_CELL).focus()
     # Activity by hand: scalp 2 + 1, ears 1, nose/malar 2 + 1, rest of face 1 + 1 = 9.
     _type_cells(page, ["2", "1", "1", "1", "", "", "", "2", "1", "1", "1", "1", "1"])
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '9'")
+    expect(page.locator("#score-panel [data-testid=activity]")).to_have_text("9")
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"horizontal scrolling at {width}x{height}: {widths}"
     for selector in ("#id_clasi-feet-scarring", "#score-panel .totals"):

@@ -24,8 +24,11 @@ from patients.services import (
     withdraw,
 )
 
-# Routes outside the clinical record: Django's own and the login flow.
-SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset")
+# Routes outside the clinical record: Django's own and the login flow, and
+# /healthz, the one deliberate exception to sign-in: the container's and the
+# load balancer's probe, which answers only whether the database is reachable
+# (tests/ops/test_healthz.py).
+SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset", "healthz")
 
 
 def _routes(resolver=None, prefix: str = "", namespace: str = ""):
@@ -69,6 +72,11 @@ def record_a(clinician_a, patient_a, course_a):
         patient=patient_a, flag_key="x", kind="relapse_after_complete_response",
         visit=visit, note="seen", acknowledged_by=clinician_a,
     )
+    from jobs.models import Job, JobState
+
+    job = Job.objects.create(
+        clinic=patient_a.clinic, created_by=clinician_a, state=JobState.FAILED, error_message="x"
+    )
     from photos.services import record_consent
     from tests.photos.conftest import stored_photo
 
@@ -76,6 +84,7 @@ def record_a(clinician_a, patient_a, course_a):
     photo = stored_photo(visit, clinician_a)
     return {
         "photo_id": photo.pk,
+        "job_id": job.pk,
         "clinic_id": patient_a.clinic_id,
         "patient_id": patient_a.pk,
         "visit_id": visit.pk,

@@ -32,7 +32,8 @@ def test_database_urls():
     assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
         "django.db.backends.postgresql", "cle", "u", "p@ss", "db.internal", "5433",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    # connect_timeout: a database that does not answer fails fast (clinic/env.py).
+    assert pg["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
     with pytest.raises(ImproperlyConfigured):
         database_from_url("mysql://x/y", base)
     with pytest.raises(ImproperlyConfigured):
