@@ -18,7 +18,7 @@ from patients.models import AdverseEvent, LabResult, Patient, Visit
 from patients.services import AdverseEventInput, LabInput, add_dose_step, record_visit, withdraw
 
 # Routes outside the clinical record: Django's own and the login flow.
-SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset")
+SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset", "two_factor")
 
 
 def _routes(resolver=None, prefix: str = "", namespace: str = ""):

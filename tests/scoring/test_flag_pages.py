@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from auditlog.models import LogEntry
+from audit.models import AuditEntry as LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
