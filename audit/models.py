@@ -68,7 +68,7 @@ def _event_of(entry: AuditEntry) -> Event:
 class AuditEntryManager(LogEntryManager):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             for entry in objs:
                 entry.prepare()
             chain.link(objs, self.model)
@@ -111,7 +111,8 @@ class AuditEntry(AbstractLogEntry):
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise TypeError("Audit entries are never changed once written.")
-        with transaction.atomic():
+        # No savepoint: a failed audit write fails the whole action.
+        with transaction.atomic(savepoint=False):
             self.prepare()
             chain.link([self], type(self))
             super().save(*args, **kwargs)
@@ -145,7 +146,8 @@ class AuditEntry(AbstractLogEntry):
 
     def patient_ids(self) -> list[str]:
         data = self.additional_data or {}
-        ids = list(data.get("patients") or [])
+        shown = data.get("patients")
+        ids = list(shown) if isinstance(shown, list) else []
         if data.get("patient"):
             ids.append(data["patient"])
         return ids

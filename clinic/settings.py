@@ -65,15 +65,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who acts and from where, for every audit entry of the request.
     "audit.context.AuditContextMiddleware",
-    # Idle sign-out and the session's hard limit, before anything reads the user.
+    # Every page needs a signed-in user; the login page itself is exempt.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle sign-out and the session's hard limit, before any view.
     "clinic.sessions.SessionLimitsMiddleware",
     # request.user.is_verified(): whether the second factor was given.
     "django_otp.middleware.OTPMiddleware",
-    # Every page needs a signed-in user; the login page itself is exempt.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # A user with a second factor (or who must have one) gives it before any page.
     "clinic.two_factor.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: counts failed sign-ins and answers a locked-out user or address.
