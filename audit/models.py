@@ -124,6 +124,8 @@ class AuditEntry(AbstractLogEntry):
     def prepare(self) -> None:
         """Fill who and where from the request, name the event, and drop the
         clinical content of a deletion."""
+        # Stored as text: the hash must be of what is read back.
+        self.object_pk = str(self.object_pk)
         request = current_request()
         if request is not None:
             from clinic.addresses import client_ip

@@ -438,3 +438,26 @@ def update_visit(
 def delete_visit(visit: Visit) -> None:
     _lock_patient(visit.patient)
     visit.delete()
+
+
+@transaction.atomic
+def erase_patient(patient: Patient, *, typed_code: str) -> dict[str, int]:
+    """Delete a patient's whole record (right to erasure), confirmed by the
+    patient's code typed in full. The audit keeps one entry: who, when, the
+    code and how many records went, and no clinical content; the deletions
+    of the record's rows are not logged one by one (they would be content)."""
+    from auditlog.context import disable_auditlog
+
+    from audit.models import Event
+    from audit.services import log_event
+
+    if typed_code.strip() != patient.code:
+        raise ValidationError({"typed_code": f"Type the patient's code, {patient.code}, to confirm."})
+    patient = _lock_patient(patient)
+    pk, code = patient.pk, patient.code
+    erased = {"visits": patient.visits.count(), "courses": patient.courses.count()}
+    with disable_auditlog():
+        patient.delete()
+    log_event(Event.ERASURE, Patient(pk=pk), repr=code,
+              data={"patient": str(pk), "code": code, "erased": erased})
+    return erased

@@ -168,6 +168,24 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
+@require_http_methods(["GET", "POST"])
+def patient_erase(request: HttpRequest, patient_id) -> HttpResponse:
+    """Erase a patient's record (clinicians), confirmed by typing the code."""
+    patient = _patient_for(request, patient_id, write=True)
+    error = ""
+    if request.method == "POST":
+        try:
+            erased = services.erase_patient(patient, typed_code=request.POST.get("typed_code", ""))
+        except ValidationError as caught:
+            error = " ".join(caught.messages)
+        else:
+            messages.success(request, f"Patient {patient.code} erased ({erased['visits']} visits, "
+                                      f"{erased['courses']} courses); the audit keeps the event.")
+            return redirect("patients:list")
+    return render(request, "patients/confirm_erase.html",
+                  {"patient": patient, "error": error, "nav": "patients"}, status=400 if error else 200)
+
+
 @require_safe
 def patient_history(request: HttpRequest, patient_id) -> HttpResponse:
     """Who changed or viewed this patient's record: changes newest first,
