@@ -2,7 +2,9 @@
 
 Each entry's hash covers its own content and the previous entry's hash, with
 a gap-free sequence number: editing an entry breaks its own hash, deleting
-one breaks the sequence and the next entry's link. Entries are linked under
+one breaks the sequence and the next entry's link. What the entry says about
+the record (its payload) is covered through its digest, so that erasing a
+patient can redact it (marked, `redacted_at`) without breaking the chain. Entries are linked under
 a lock (PostgreSQL advisory lock, held to the end of the writing
 transaction), so two writers never fork the chain.
 """
@@ -43,6 +45,25 @@ def _type(content_type_id: int | None) -> list[str] | None:
     return list(ContentType.objects.get_for_id(content_type_id).natural_key())
 
 
+def payload(entry) -> str:
+    """What the entry says about the record: the part an erasure redacts.
+
+    The chain covers its digest, not the text, so a redacted entry still
+    links (and shows as redacted) while an edited one does not."""
+    return _json(
+        {
+            "repr": entry.object_repr,
+            "changes": entry.changes,
+            "changes_text": entry.changes_text,
+            "serialized": entry.serialized_data,
+        }
+    )
+
+
+def payload_digest(entry) -> str:
+    return hashlib.sha256(payload(entry).encode()).hexdigest()
+
+
 def content(entry) -> str:
     """The canonical text the entry's hash is taken over."""
     return _json(
@@ -54,10 +75,7 @@ def content(entry) -> str:
             "action": entry.action,
             "type": _type(entry.content_type_id),
             "object": entry.object_pk,
-            "repr": entry.object_repr,
-            "changes": entry.changes,
-            "changes_text": entry.changes_text,
-            "serialized": entry.serialized_data,
+            "payload": entry.payload_digest,
             "actor_id": entry.actor_id,
             "actor": entry.actor_username,
             "address": entry.remote_addr,
@@ -91,6 +109,7 @@ def link(entries: list, model) -> None:
         seq += 1
         entry.seq, entry.prev_hash = seq, prev
         entry.timestamp = timezone.now()
+        entry.payload_digest = payload_digest(entry)
         entry.entry_hash = prev = digest(entry)
 
 
@@ -109,5 +128,7 @@ def verify(entries: Iterable) -> Iterator[Break]:
         elif entry.prev_hash != prev:
             yield Break(entry.seq, "does not link to the entry before it")
         if digest(entry) != entry.entry_hash:
+            yield Break(entry.seq, "its content was changed after it was written")
+        elif entry.redacted_at is None and payload_digest(entry) != entry.payload_digest:
             yield Break(entry.seq, "its content was changed after it was written")
         expected_seq, prev = entry.seq + 1, entry.entry_hash

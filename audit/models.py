@@ -8,8 +8,9 @@ from django-auditlog's entry:
 - the actor is a snapshot: `actor_id` without a database constraint (deleting
   a user changes nothing here) and `actor_username` as it was at the time;
 - `event` names what happened in the clinic's words (sign-in, access, ...);
-- `seq`, `prev_hash`, `entry_hash`: the chain (audit.chain), checked by
-  `manage.py verify_audit`; on PostgreSQL a trigger refuses UPDATE and DELETE;
+- `seq`, `prev_hash`, `payload_digest`, `entry_hash`: the chain (audit.chain),
+  checked by `manage.py verify_audit`; on PostgreSQL a trigger refuses UPDATE
+  and DELETE, except the one redaction an erasure makes (`redacted_at`);
 - the patients an entry is about are indexed (AuditEntryPatient), so a
   patient's history and the clinic report find list accesses too;
 - a deletion of a clinical record keeps no clinical content.
@@ -97,7 +98,10 @@ class AuditEntry(AbstractLogEntry):
     event = models.CharField(max_length=32, choices=Event.choices, db_index=True)
     seq = models.PositiveBigIntegerField(unique=True)
     prev_hash = models.CharField(max_length=64)
+    payload_digest = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    # Set when an erasure removed what the entry said about the patient.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuditEntryManager()
 

@@ -110,3 +110,22 @@ def log_export(what: str, clinic, patients: Sequence[tuple[Any, str]]) -> None:
         for pk, code in patients
     ]
     AuditEntry.objects.bulk_create(entries)
+
+
+def redact_patient(patient_id) -> int:
+    """Remove what the audit says about an erased patient's record (names,
+    notes, values in the changes) from every entry about them, keeping who,
+    when, what kind of change and from where. The chain still verifies: it
+    covers the removed text through its digest (audit.chain). Returns the
+    number of entries redacted."""
+    from django.utils import timezone
+
+    # Entries about this patient alone: a list that also showed others keeps its page name.
+    entries = AuditEntry.objects.filter(
+        patient_index__patient_id=patient_id, additional_data__patient=str(patient_id),
+        redacted_at__isnull=True,
+    )
+    return AuditEntry.objects.filter(pk__in=entries.values("pk")).update(
+        changes={}, changes_text="", serialized_data=None, object_repr="(erased)",
+        redacted_at=timezone.now(),
+    )

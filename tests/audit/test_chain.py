@@ -108,6 +108,17 @@ def test_verify_audit_finds_a_deleted_entry(client_a, patient_a):
         call_command("verify_audit")
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL refuses such a redaction itself")
+@pytest.mark.django_db
+def test_verify_audit_finds_a_redaction_without_an_erasure(client_a, patient_a):
+    from audit.services import redact_patient
+
+    _chain(client_a, patient_a)
+    redact_patient(patient_a.pk)  # as someone hiding what was done, without erasing
+    with pytest.raises(CommandError, match="was redacted, but no erasure of its patient is logged"):
+        call_command("verify_audit")
+
+
 @pytest.mark.django_db
 def test_the_orm_refuses_to_change_or_delete_an_entry(client_a, patient_a):
     entry = _chain(client_a, patient_a)[0]
@@ -123,9 +134,15 @@ def test_postgresql_refuses_update_and_delete_of_the_log(client_a, patient_a):
         pytest.skip("The append-only trigger exists on PostgreSQL only (SQLite: verify_audit finds it)")
     from django.db import DatabaseError, transaction
 
-    entry = _chain(client_a, patient_a)[0]
+    _chain(client_a, patient_a)
+    entry = AuditEntry.objects.filter(patient_index__isnull=False).first()  # has index rows too
     for statement in ("UPDATE audit_auditentry SET actor_username = 'x' WHERE id = %s",
-                      "DELETE FROM audit_auditentry WHERE id = %s"):
+                      # a "redaction" that also rewrites who did it
+                      "UPDATE audit_auditentry SET changes = '{}', changes_text = '', "
+                      "serialized_data = NULL, object_repr = '(erased)', redacted_at = now(), "
+                      "actor_username = 'x' WHERE id = %s",
+                      "DELETE FROM audit_auditentry WHERE id = %s",
+                      "DELETE FROM audit_auditentrypatient WHERE entry_id = %s"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(statement, [entry.pk])
@@ -188,7 +205,13 @@ def test_erasure_deletes_the_record_and_keeps_the_code_without_clinical_content(
     erasure = AuditEntry.objects.get(event=Event.ERASURE)
     assert erasure.object_repr == "SYN-001" and erasure.actor_username == "ana.clinician"
     assert erasure.additional_data["erased"] == {"visits": 1, "courses": 1}
-    assert "very private" not in str(AuditEntry.objects.filter(seq__gte=erasure.seq).values())
+    # Earlier entries about the patient keep who, when and what kind, not the content.
+    everything = str(list(AuditEntry.objects.values()))
+    assert "very private" not in everything and "Synthetic Patient" not in everything
+    earlier = AuditEntry.objects.filter(additional_data__patient=str(patient_a.pk), seq__lt=erasure.seq)
+    assert earlier.exists() and not earlier.filter(redacted_at__isnull=True).exists()
+    assert erasure.additional_data["redacted_entries"] == earlier.count()
+    call_command("verify_audit")  # the redaction keeps the chain whole
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ CommandError listing each break.
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import chain
-from audit.models import AuditEntry
+from audit.models import AuditEntry, Event
 
 
 class Command(BaseCommand):
@@ -23,6 +23,7 @@ class Command(BaseCommand):
                 yield entry
 
         breaks = list(chain.verify(entries()))
+        breaks += _redactions_without_erasure()
         if breaks:
             lines = "\n".join(f"  entry {b.seq}: {b.problem}" for b in breaks[:50])
             more = f"\n  … and {len(breaks) - 50} more" if len(breaks) > 50 else ""
@@ -31,4 +32,23 @@ class Command(BaseCommand):
         if head is None:
             self.stdout.write("The audit log is empty.")
         else:
-            self.stdout.write(f"{count} entries verified; head: entry {head.seq} {head.entry_hash}")
+            redacted = AuditEntry.objects.filter(redacted_at__isnull=False).count()
+            self.stdout.write(
+                f"{count} entries verified ({redacted} redacted by patient erasures); "
+                f"head: entry {head.seq} {head.entry_hash}"
+            )
+
+
+def _redactions_without_erasure() -> list[chain.Break]:
+    """A redaction is allowed only for a patient whose erasure is logged."""
+    erased = {
+        str(data.get("patient"))
+        for data in AuditEntry.objects.filter(event=Event.ERASURE).values_list("additional_data", flat=True)
+        if data
+    }
+    return [
+        chain.Break(seq, "was redacted, but no erasure of its patient is logged")
+        for seq, data in AuditEntry.objects.filter(redacted_at__isnull=False)
+        .order_by("seq").values_list("seq", "additional_data")
+        if str((data or {}).get("patient")) not in erased
+    ]
