@@ -15,7 +15,8 @@ from audit.models import AuditEntry, Event
 
 READS = (Event.ACCESS, Event.EXPORT)
 # Bookkeeping fields a reader of the record does not need to see change.
-HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at", "patient", "clinic"})
+# (The record column names the visit or course a lab or dose step belongs to.)
+HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at", "patient", "clinic", "visit", "course"})
 # How many single accesses of one person the history lists behind the click.
 ACCESS_DETAIL = 50
 

@@ -142,6 +142,12 @@ class CodeForm(forms.Form):
     )
 
 
+class EnrolForm(CodeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["token"].help_text = "The 6 digits your authenticator app shows now."
+
+
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
@@ -185,7 +191,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     key = request.session.get(PENDING_KEY)
     if key is None:
         key = request.session[PENDING_KEY] = random_hex(20)
-    form = CodeForm(request.POST or None)
+    form = EnrolForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         enrolled = enrol(request.user, key, form.cleaned_data["token"])
