@@ -201,7 +201,9 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("CLE_LOCKOUT_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "clinic.addresses.axes_client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Not reset by a success: a sign-in to the attacker's own account from the same
+# address would otherwise wipe the count of guesses at a victim's.
+AXES_RESET_ON_SUCCESS = False
 # Axes' own log lines would carry usernames and addresses to stdout; the audit keeps them.
 AXES_VERBOSE = False
 
