@@ -77,6 +77,8 @@ def change_rows(entry: AuditEntry, users: dict[str, str]) -> list[Change]:
             except FieldDoesNotExist:
                 pass
             else:
+                if not getattr(model_field, "concrete", True):
+                    continue  # a reverse relation: django-auditlog writes "app.Model.None"
                 label = str(getattr(model_field, "verbose_name", name))
                 is_user = getattr(model_field, "related_model", None) is get_user_model()
         if isinstance(change, (list, tuple)) and len(change) == 2:
