@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from audit.models import AuditEntry as LogEntry
 from django.urls import reverse
+
+from audit.models import AuditEntry as LogEntry
 
 
 def entries_for(patient, action=None):

@@ -7,8 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
-from tests.audit_queries import audit_entry_queries
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +15,7 @@ from patients.models import Course, DoseStep, LabResult, Patient, Visit
 from scoring.clasi import parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
+from tests.audit_queries import audit_entry_queries
 
 # session + user, the paginator's count, the page's patients, the user's clinics,
 # and the open flags of the page's patients (timelines_for: 4, acknowledgements: 1),

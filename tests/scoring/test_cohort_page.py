@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from tests.audit_queries import audit_entry_queries
 from django.urls import reverse
 
 from patients.exchange import import_document
+from tests.audit_queries import audit_entry_queries
 from tests.scoring.test_cohort_report import EXPECTED, HAND_COHORT
 
 URL = reverse("scoring:cohort")

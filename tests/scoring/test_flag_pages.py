@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from tests.audit_queries import audit_entry_queries
-from audit.models import AuditEntry as LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from audit.models import AuditEntry as LogEntry
 from patients import services as record
 from scoring.models import FlagAcknowledgement
 from scoring.selectors import (
@@ -20,6 +18,7 @@ from scoring.selectors import (
     timeline_for,
 )
 from scoring.services import acknowledge_flag
+from tests.audit_queries import audit_entry_queries
 from tests.scoring.trend_factories import build_history, exam_with, origin
 
 pytestmark = pytest.mark.django_db

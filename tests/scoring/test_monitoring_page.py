@@ -7,12 +7,11 @@ import re
 from decimal import Decimal
 
 import pytest
-
-from tests.audit_queries import audit_entry_queries
 from django.urls import reverse
 from django.utils import timezone
 
 from patients.services import LabInput, create_patient, record_visit, start_course
+from tests.audit_queries import audit_entry_queries
 from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
 
 pytestmark = pytest.mark.django_db

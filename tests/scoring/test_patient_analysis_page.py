@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.audit_queries import audit_entry_queries
 from django.urls import reverse
 
+from tests.audit_queries import audit_entry_queries
 from tests.scoring.trend_factories import build_history
 
 pytestmark = pytest.mark.django_db
