@@ -9,6 +9,7 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from clinic import sessions, two_factor  # noqa: F401  their sign-in receivers
         from clinic.models import Membership
 
         # Who may see which clinic's patients is itself worth an audit trail.

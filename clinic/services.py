@@ -55,18 +55,11 @@ def enrol(username: str, clinic_name: str, role: str = Role.CLINICIAN, password:
     return EnrolmentResult(clinic_created, user_created, membership_created, role_changed)
 
 
-def log_bulk_read(clinic: Clinic, what: str, patients: int) -> None:
-    """Audit a read of many patients' records at once (an export, a CSV).
+def log_bulk_read(clinic: Clinic, what: str, patients: list[tuple]) -> None:
+    """Audit a read of many patients' records at once (an export, a CSV):
+    one entry on the clinic and one on each patient's history.
 
-    django-auditlog logs each patient page opened; a download of the whole
-    clinic is one entry on the clinic, with the user set by its middleware.
-    """
-    from auditlog.models import LogEntry
+    `patients` holds (id, code) pairs."""
+    from audit.services import log_export
 
-    LogEntry.objects.log_create(
-        clinic,
-        force_log=True,
-        action=LogEntry.Action.ACCESS,
-        changes={},
-        additional_data={"bulk_read": what, "patients": patients},
-    )
+    log_export(what, clinic, patients)

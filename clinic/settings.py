@@ -6,6 +6,7 @@ DJANGO_DEBUG      false by default
 DJANGO_ALLOWED_HOSTS  comma-separated; defaults to localhost names while debugging
 """
 
+import datetime as dt
 from pathlib import Path
 
 
@@ -44,7 +45,12 @@ INSTALLED_APPS = [
     "template_partials",
     "auditlog",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",
+    "audit",
     "patients",
     "scoring",
     "photos",
@@ -68,15 +74,29 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for every audit entry of the request.
+    "audit.context.AuditContextMiddleware",
     # Every page needs a signed-in user; the login page itself is exempt.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # no-store on every signed-in response (patient data), Permissions-Policy.
     "clinic.middleware.ClinicalHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle sign-out and the session's hard limit, before any view.
+    "clinic.sessions.SessionLimitsMiddleware",
+    # request.user.is_verified(): whether the second factor was given.
+    "django_otp.middleware.OTPMiddleware",
+    # A user with a second factor (or who must have one) gives it before any page.
+    "clinic.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Records who made each change for the audit trail.
-    "auditlog.middleware.AuditlogMiddleware",
+    # Last: counts failed sign-ins and answers a locked-out user or address.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in, even with the right password, while locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -153,9 +173,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sessions and cookies: a clinical record is behind these.
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_AGE_SECONDS", 8 * 3600)
+# Idle sign-out after CLE_IDLE_MINUTES without a request, and a hard limit of
+# CLE_SESSION_HOURS from the sign-in whatever the activity (clinic.sessions).
+CLE_IDLE_SECONDS = env_int("CLE_IDLE_MINUTES", 15) * 60
+CLE_SESSION_MAX_SECONDS = env_int("CLE_SESSION_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = CLE_SESSION_MAX_SECONDS
+# The cookie ends with the browser: a shared clinic computer forgets the sign-in.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if SESSION_COOKIE_SECURE:
+    # __Host-: the browser accepts them only over HTTPS, for this host, path /.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # HTTPS: on by default outside debugging; a deployment behind a TLS proxy sets
 # DJANGO_BEHIND_TLS_PROXY so Django trusts X-Forwarded-Proto from it.
@@ -168,8 +198,13 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # The health probe speaks plain HTTP from inside the host (clinic/health.py).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+CLE_BEHIND_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+if CLE_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies whose X-Forwarded-For is believed (addresses or networks). Empty and
+# behind a TLS proxy: the one proxy in front of the app. Neither: the peer's
+# own address, whatever the header says (clinic.addresses).
+CLE_TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", [])
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -213,8 +248,31 @@ CLE_OWN_UPLOAD_LIMIT_PATHS = ("/photos/",)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # non-file form fields
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # above this, an upload streams to a temp file
 
-# Audit trail: django-auditlog logs writes (registered models) and accesses.
+# Audit trail: django-auditlog logs writes (registered models) into the
+# chained, append-only entries of the audit app; the app logs accesses,
+# sign-ins and account events there too.
 AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+
+# Sign-in lockout (django-axes): CLE_LOCKOUT_FAILURES wrong passwords lock the
+# account and, separately, the address, for CLE_LOCKOUT_MINUTES; the right
+# password is refused meanwhile.
+AXES_FAILURE_LIMIT = env_int("CLE_LOCKOUT_FAILURES", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("CLE_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "clinic.addresses.axes_client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Not reset by a success: a sign-in to the attacker's own account from the same
+# address would otherwise wipe the count of guesses at a victim's.
+AXES_RESET_ON_SUCCESS = False
+# Axes' own log lines would carry usernames and addresses to stdout; the audit keeps them.
+AXES_VERBOSE = False
+
+# Second factor (django-otp, TOTP with backup codes): required of every
+# clinician when CLE_REQUIRE_2FA is on; optional otherwise, but once a user has
+# one it is asked at every sign-in.
+CLE_REQUIRE_2FA = env_bool("CLE_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = env_str("CLE_OTP_ISSUER", default="CLE tracker")
 
 # Flare rules of clasi.md section 3 are project rules: sites may tune them.
 CLE_FLARE_THRESHOLDS = {

@@ -210,7 +210,7 @@ def fail_stalled(older_than_minutes: int) -> int:
 
 def log_job_read(job: Job) -> None:
     """Audit a look at a job's outcome: its summary or error can name patients."""
-    from auditlog.models import LogEntry
+    from audit.models import AuditEntry as LogEntry
 
     LogEntry.objects.log_create(
         job.clinic,

@@ -158,14 +158,13 @@ class Conflict:
 
 def _actor_name(entry) -> str:
     # One place to read an audit entry's actor (the audit app may keep a snapshot).
-    actor = getattr(entry, "actor", None)
-    if actor is None:
-        return "someone (not recorded)"
-    return actor.get_full_name() or actor.get_username()
+    # The audit keeps the actor's name as it was (a renamed or deleted user rewrites nothing).
+    label = getattr(entry, "actor_label", "")
+    return label or "someone (not recorded)"
 
 
 def _entries(model: type[models.Model], pk):
-    from auditlog.models import LogEntry
+    from audit.models import AuditEntry as LogEntry
 
     return (
         LogEntry.objects.get_for_model(model)
@@ -176,7 +175,7 @@ def _entries(model: type[models.Model], pk):
 
 
 def last_change(current: models.Model) -> Change:
-    from auditlog.models import LogEntry
+    from audit.models import AuditEntry as LogEntry
 
     entry = _entries(type(current), current.pk).exclude(action=LogEntry.Action.ACCESS).first()
     if entry is not None:
@@ -186,7 +185,7 @@ def last_change(current: models.Model) -> Change:
 
 def deletion(model: type[models.Model], pk):
     """The audit entry of the record's deletion, or None."""
-    from auditlog.models import LogEntry
+    from audit.models import AuditEntry as LogEntry
 
     return _entries(model, pk).filter(action=LogEntry.Action.DELETE).first()
 

@@ -145,6 +145,10 @@ class Patient(AuditedRecord):
     def audit_patient_id(self) -> uuid.UUID:
         return self.id
 
+    def get_additional_data(self) -> dict[str, str]:
+        # The code names the patient in the audit once the record is deleted.
+        return {**super().get_additional_data(), "code": self.code}
+
 
 class Visit(AuditedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -870,3 +870,32 @@ def delete_visit(visit: Visit) -> None:
     current = lock_current(Visit, visit.pk)
     discard_visit_files(current)  # the visit's photograph files go once the delete commits
     current.delete()
+
+
+@transaction.atomic
+def erase_patient(patient: Patient, *, typed_code: str) -> dict[str, int]:
+    """Delete a patient's whole record (right to erasure), confirmed by the
+    patient's code typed in full. The audit keeps one entry: who, when, the
+    code and how many records went, and no clinical content; the deletions
+    of the record's rows are not logged one by one (they would be content),
+    and earlier entries about the patient are redacted (audit.services)."""
+    from auditlog.context import disable_auditlog
+
+    from audit.models import Event
+    from audit.services import log_event, redact_patient
+
+    if typed_code.strip() != patient.code:
+        raise ValidationError({"typed_code": f"Type the patient's code, {patient.code}, to confirm."})
+    patient = _lock_patient(patient)
+    pk, code = patient.pk, patient.code
+    erased = {"visits": patient.visits.count(), "courses": patient.courses.count()}
+    from photos.services import discard_patient_files
+
+    discard_patient_files(patient)  # the photograph files go once the erasure commits
+    with disable_auditlog():
+        patient.delete()
+    # What earlier entries said about the record (names, notes, values) goes too.
+    redacted = redact_patient(pk)
+    log_event(Event.ERASURE, Patient(pk=pk), repr=code,
+              data={"patient": str(pk), "code": code, "erased": erased, "redacted_entries": redacted})
+    return erased

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from auditlog.models import LogEntry
 from auditlog.signals import accessed
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +16,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_safe
 
+from audit import selectors as audit_selectors
+from audit.services import log_patients_shown
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
 from clinical.ctcae import TERMS as CTCAE_TERMS
 from patients import selectors, services
@@ -84,6 +85,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         patient.open_flags = open_flags.get(patient.pk, [])
         # What each patient takes today, from the same records the flags read.
         patient.treatments = records[patient.pk].treatments_on(today)
+    # Codes and names on screen are patient data: the list (and each search) is audited.
+    log_patients_shown("patient search" if form.is_bound else "patient list", page.object_list,
+                       user=request.user)
     clinics = clinics_for(request.user)
     context = {
         "page": page,
@@ -210,6 +214,8 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id, write=True)
     form = carry_version(PatientForm(request.POST or None, instance=patient), patient.version)
     stale, status = None, 200
+    if request.method == "GET":
+        accessed.send(sender=Patient, instance=patient)  # the form shows the record
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version")
@@ -231,32 +237,38 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
                   {"form": form, "patient": patient, "conflict": stale}, status=status)
 
 
+@require_http_methods(["GET", "POST"])
+def patient_erase(request: HttpRequest, patient_id) -> HttpResponse:
+    """Erase a patient's record (clinicians), confirmed by typing the code."""
+    patient = _patient_for(request, patient_id, write=True)
+    error = ""
+    if request.method == "POST":
+        try:
+            erased = services.erase_patient(patient, typed_code=request.POST.get("typed_code", ""))
+        except ValidationError as caught:
+            error = " ".join(caught.messages)
+        else:
+            messages.success(request, f"Patient {patient.code} erased ({erased['visits']} visits, "
+                                      f"{erased['courses']} courses); the audit keeps the event.")
+            return redirect("patients:list")
+    return render(request, "patients/confirm_erase.html",
+                  {"patient": patient, "error": error, "nav": "patients"}, status=400 if error else 200)
+
+
 @require_safe
 def patient_history(request: HttpRequest, patient_id) -> HttpResponse:
-    """Who changed or opened this patient's record, newest first."""
+    """Who changed or viewed this patient's record: changes newest first,
+    views folded per person (audit.selectors)."""
     patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
-    entries = (
-        LogEntry.objects.filter(additional_data__patient=str(patient.pk))
-        .select_related("actor", "content_type")
-        .order_by("-timestamp")
-    )
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
-    # (field, before, after) rows built here: in a template, `changes_dict.items`
-    # would look up a changed field named "items" (the assessment's) before the method.
-    rows = [(entry, _change_rows(entry)) for entry in page]
-    return render(
-        request, "patients/patient_history.html", {"patient": patient, "page": page, "rows": rows}
-    )
-
-
-def _change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
-    rows = []
-    for field, change in (entry.changes_dict or {}).items():
-        if isinstance(change, (list, tuple)) and len(change) == 2:
-            rows.append((field, change[0], change[1]))
-        else:  # a many-to-many or free-form change: show it whole
-            rows.append((field, "", change))
-    return rows
+    accessed.send(sender=Patient, instance=patient)
+    page = Paginator(audit_selectors.changes(patient.pk), 100).get_page(request.GET.get("page"))
+    entries = list(page)
+    users = audit_selectors.user_names(entries)
+    rows = [(entry, audit_selectors.change_rows(entry, users)) for entry in entries]
+    return render(request, "patients/patient_history.html", {
+        "patient": patient, "page": page, "rows": rows, "nav": "patients",
+        "readers": audit_selectors.readers(patient.pk),
+    })
 
 
 # -- visits ----------------------------------------------------------------------
@@ -460,6 +472,8 @@ def _visit_form_view(
                 messages.success(request, f"Visit of {saved.date:%Y-%m-%d} saved.")
                 return redirect("patients:visit", visit_id=saved.pk)
         return _render_visit_form(request, patient, forms, visit, status=400)
+    # The form shows the record (the visit, or the patient's baseline): audited.
+    accessed.send(sender=Visit if visit else Patient, instance=visit or patient)
     return _render_visit_form(request, patient, forms, visit, previous=previous)
 
 
@@ -638,6 +652,7 @@ def _course_form_view(
                 return redirect("patients:detail", patient_id=patient.pk)
         return _course_page(request, patient, form, title=title, submit=submit, course=course,
                             status=400)
+    accessed.send(sender=Patient, instance=patient)  # the form shows the patient's course
     return _course_page(request, patient, form, title=title, submit=submit, course=course)
 
 

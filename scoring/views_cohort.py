@@ -15,6 +15,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from audit.models import Event
+from audit.services import log_event
 from clinic.access import clinics_for, require_clinic
 from patients.dates import implausible
 from patients.models import Patient
@@ -78,9 +80,13 @@ def cohort(request: HttpRequest) -> HttpResponse:
                 as_of, as_of_error = today, implausible(as_of)
     data = clinic_cohort(clinic, as_of)
     report = data.report()
+    # The report names the patients with flags; the rest is counts of the clinic.
+    codes = dict(Patient.objects.filter(clinic=clinic).values_list("code", "id"))
+    shown = {str(codes[flag["patient"]]) for flag in report["flags"] if flag["patient"] in codes}
+    log_event(Event.ACCESS, clinic, repr="cohort report",
+              data={"page": "cohort report", "patients": sorted(shown)})
     if request.GET.get("format") == "json":
         return JsonResponse(report, json_dumps_params={"indent": 2})
-    codes = dict(Patient.objects.filter(clinic=clinic).values_list("code", "id"))
     km = data.relapse_free()
     context.update(
         clinic=clinic,

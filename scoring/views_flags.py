@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.services import log_patients_shown
 from clinic.access import can_write, get_for_user
 from patients.snapshot import record_for
 from patients.models import Patient
@@ -21,6 +22,7 @@ ANALYSIS_PARTIAL = "scoring/_patient_analysis.html#analysis"
 def attention(request: HttpRequest) -> HttpResponse:
     """The user's patients with unacknowledged flare flags, newest flag first."""
     rows = selectors.attention_rows(request.user)
+    log_patients_shown("needs attention", [row.patient for row in rows], user=request.user)
     return render(request, "scoring/attention.html", {"rows": rows, "nav": "attention"})
 
 

@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from auditlog.models import LogEntry
+from auditlog.context import disable_auditlog
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -42,6 +42,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from audit.models import AuditEntry as LogEntry
 from clinic.models import Clinic
 from patients import services as rules
 from patients.dates import implausible
@@ -733,8 +734,11 @@ def _write(
     replaced = [pid for _, pid, is_update in to_write if is_update]
     if replaced:
         # Replacing means no old course or visit survives next to the new ones.
-        Course.objects.filter(patient_id__in=replaced).delete()
-        Visit.objects.filter(patient_id__in=replaced).delete()
+        # The patient's own audit entry (_audit) says what replaced them; an
+        # entry per deleted row would hold no content and cost a chain link each.
+        with disable_auditlog():
+            Course.objects.filter(patient_id__in=replaced).delete()
+            Visit.objects.filter(patient_id__in=replaced).delete()
         patients = {p.pk: p for p in Patient.objects.filter(pk__in=replaced)}
         for p, pid, is_update in to_write:
             if is_update:

@@ -28,7 +28,8 @@ from patients.services import (
 # /healthz, the one deliberate exception to sign-in: the container's and the
 # load balancer's probe, which answers only whether the database is reachable
 # (tests/ops/test_healthz.py).
-SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset", "healthz")
+SKIP_PREFIXES = ("admin:", "login", "logout", "password_", "password_reset", "healthz",
+                 "two_factor")
 
 
 def _routes(resolver=None, prefix: str = "", namespace: str = ""):

@@ -281,7 +281,7 @@ def test_update_replaces_a_patients_records_without_duplicates(db):
 
 
 def test_import_writes_one_audit_entry_per_patient(db, clinician_a):
-    from auditlog.models import LogEntry
+    from audit.models import AuditEntry as LogEntry
 
     result = import_document(_small_doc(), source="hand.json", actor=clinician_a)
     patient = Patient.objects.get(code="H-01")

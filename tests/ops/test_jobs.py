@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from auditlog.models import LogEntry
+from audit.models import AuditEntry as LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
