@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -103,9 +104,9 @@ def test_cells_copied_from_the_last_visit_stay_marked_until_changed(
     page.locator(FIRST_CELL).focus()
     page.keyboard.type("3")
     # The changed cell is no longer marked; the other copied cell still is.
-    page.wait_for_function("document.querySelectorAll('td.copied').length === 1")
+    expect(page.locator("td.copied")).to_have_count(1)
     assert page.locator("td.copied input").get_attribute("id") == "id_clasi-scalp-scale"
-    page.wait_for_function("document.querySelector('#score-panel [data-testid=activity]')?.innerText === '4'")
+    expect(page.locator("#score-panel [data-testid=activity]")).to_have_text("4")
 
 
 def test_the_chart_can_be_shown_as_a_table(sign_in, live_server, clinician_a, patient_a, course_a):

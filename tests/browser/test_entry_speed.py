@@ -118,6 +118,7 @@ def fast_plan(page, keys: Keys) -> int:
     for i, value in enumerate(LABS):
         keys.type(value)
         keys.press("Enter" if i % 2 else "Tab")  # Enter moves on too, never saves here
+    keys.press("Tab")  # past the UPCR, left blank
     keys.press("Tab")  # past the pregnancy test, into the first event's term
     keys.type(EVENT[0][:4])  # "Neut": one CTCAE term starts so; Tab completes it
     keys.press("Tab")

@@ -78,8 +78,6 @@ def test_the_cohort_page_draws_both_charts_with_the_report(
     build_history(clinic_a, "SYN-COH", n_visits=12, clinician=clinician_a)
     sign_in_through_form(page, live_server, clinician_a.get_username())
     page.goto(f"{live_server.url}/cohort/")
-    page.wait_for_function(
-        "document.querySelectorAll('.chart[data-rendered=\"true\"] svg.main-svg').length >= 2"
-    )
+    expect(page.locator('.chart[data-rendered="true"]')).to_have_count(2)
     assert page.locator(".chart").count() == 2
     assert "Relapsed after withdrawal" in page.content()

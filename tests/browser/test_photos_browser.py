@@ -65,8 +65,15 @@ def test_upload_two_malar_photographs_then_compare_them_by_keyboard(
     assert "Area CLASI-A: 4 of 5" in cards.nth(0).inner_text()
     assert "Lenalidomide 5 mg daily" in cards.nth(0).inner_text()
     # Every thumbnail loaded (served through the access-checked view).
-    page.wait_for_function(
-        "[...document.querySelectorAll('#area-panel img')].every(i => i.complete && i.naturalWidth > 0)")
+    # (Polled from here: wait_for_function evaluates a string in the page, which the CSP refuses.)
+    for _ in range(100):
+        if page.evaluate(
+            "[...document.querySelectorAll('#area-panel img')].every(i => i.complete && i.naturalWidth > 0)"
+        ):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the thumbnails did not load")
 
     page.get_by_role("button", name="Compare side by side").click()
     slider = page.get_by_label("share of the after photograph shown", exact=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 from django.urls import reverse
 
 from tests.browser.conftest import sign_in_through_form
@@ -29,9 +30,8 @@ def _start_course(page, drug: str, start: str, mg: str, every: str = "daily") ->
         # Choosing the drug re-renders the fields (htmx): wait for the new ones
         # (the dose field names the drug's range) before typing into them.
         select.select_option(drug)
-        page.wait_for_function(
-            "range => document.querySelector('details.start-course input[name=mg]').placeholder === range",
-            arg=RANGES[drug],
+        expect(page.locator("details.start-course input[name=mg]")).to_have_attribute(
+            "placeholder", RANGES[drug]
         )
     box.get_by_label("Start date").fill(start)
     box.get_by_label("Dose (mg)").fill(mg)
