@@ -403,6 +403,7 @@ def chart_rows(record: PatientRecord, flags) -> list[ChartRow]:
     rows = []
     for visit in record.visits:
         assessment = assessments.get(visit.id)
+        treatments = record.treatments_on(visit.date)
         values = tuple(
             _lab_text(labs[visit.date, t]) if (visit.date, t) in labs else "" for t in CHART_LABS
         )
@@ -410,7 +411,7 @@ def chart_rows(record: PatientRecord, flags) -> list[ChartRow]:
             visit,
             assessment.activity if assessment else None,
             assessment.damage if assessment else None,
-            treatments_text(record.treatments_on(visit.date)) if record.courses_on(visit.date) else "",
+            treatments_text(treatments) if treatments else "",
             values,
             tuple(raised.get(visit.id, ())),
         ))
