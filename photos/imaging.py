@@ -149,9 +149,21 @@ def _encode(image: Image.Image, quality: int, *, detail: bool = False) -> Versio
     return Version(buffer.getvalue(), image.width, image.height)
 
 
+def fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size of an image of `size` once its longest side is at most `side`."""
+    width, height = size
+    scale = min(1.0, side / max(width, height))
+    return (max(1, round(width * scale)), max(1, round(height * scale)))
+
+
+def thumb_size(full: tuple[int, int], limits_screen: int, limits_thumb: int) -> tuple[int, int]:
+    """The thumbnail's pixels, from the full version's (the thumbnail is made
+    from the screen version): what a page writes in <img width height>."""
+    return fitted(fitted(full, limits_screen), limits_thumb)
+
+
 def _resized(image: Image.Image, side: int) -> Image.Image:
-    scale = min(1.0, side / max(image.size))
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    size = fitted(image.size, side)
     if size == image.size:
         return image.copy()
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
@@ -168,3 +180,46 @@ def clean(stream: BinaryIO, limits: Limits) -> CleanImage:
     screen = _encode(screen_image, limits.screen_quality)
     full = _encode(upright, limits.full_quality, detail=True)
     return CleanImage(source_format, full, screen, thumb, hashlib.sha256(full.data).hexdigest())
+
+
+# APP0 is the JFIF header every JPEG written by _encode carries; anything else
+# (APP1 EXIF/XMP, APP2 ICC, APP13 Photoshop, ...) is metadata.
+_CLEAN_SEGMENTS = {"APP0"}
+
+
+def _metadata_left(image: Image.Image) -> list[str]:
+    found = {marker for marker, _ in getattr(image, "applist", [])} - _CLEAN_SEGMENTS
+    if "comment" in image.info:
+        found.add("COM")
+    return sorted(found)
+
+
+def check_restorable(stream: BinaryIO, limits: Limits) -> Image.Image:
+    """An exported full version, checked as an upload is (content, pixel limits,
+    decoded whole so a truncated file is refused) and found clean: a JPEG with
+    no metadata segment, as `_encode` writes it. Returns the decoded image."""
+    image = inspect(stream, limits)
+    if image.format not in ("JPEG", "MPO"):
+        raise ImageRejected(
+            f"is a {ACCEPTED_FORMATS[image.format]} image; exported photographs are JPEG files."
+        )
+    left = _metadata_left(image)
+    if left:
+        raise ImageRejected(
+            f"carries metadata ({', '.join(left)}), which an exported photograph never has: "
+            "it is not the file the export wrote."
+        )
+    return _decoded(image)
+
+
+def restore(data: bytes, limits: Limits) -> CleanImage:
+    """An exported full version back into the three versions: the full one kept
+    byte for byte (it is already clean, and its hash is the document's), the
+    screen and thumbnail versions made anew from it as an upload makes them."""
+    image = check_restorable(io.BytesIO(data), limits)
+    upright = _upright_srgb(image)
+    screen_image = _resized(upright, limits.screen_side)
+    thumb = _encode(_resized(screen_image, limits.thumb_side), limits.thumb_quality)
+    screen = _encode(screen_image, limits.screen_quality)
+    full = Version(data, upright.width, upright.height)
+    return CleanImage("JPEG", full, screen, thumb, hashlib.sha256(data).hexdigest())

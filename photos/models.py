@@ -40,8 +40,9 @@ class PhotoConsent(AuditedRecord):
     level = models.CharField(max_length=16, choices=ConsentLevel.choices)
     given_on = models.DateField("date of consent")
     note = models.CharField(max_length=300, blank=True)
+    # None: imported from a cle-tracker document by the command line (no user).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +104,14 @@ class Photo(AuditedRecord):
 
         known = set(CLASI.area_keys)
         return [CLASI.area(a).label if a in known else a for a in self.areas]
+
+    @property
+    def thumb_size(self) -> tuple[int, int]:
+        """The thumbnail's pixels (<img width height>: no layout shift while it loads)."""
+        from photos.imaging import thumb_size
+
+        limits = settings.CLE_PHOTO_LIMITS
+        return thumb_size((self.width, self.height), limits["screen_side"], limits["thumb_side"])
 
     def file_names(self) -> tuple[str, str, str]:
         return (self.full_name, self.screen_name, self.thumb_name)

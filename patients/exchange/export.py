@@ -138,15 +138,23 @@ def patient_document(record: PatientRecord) -> dict[str, Any]:
     return out
 
 
-def export_document(clinic: Clinic) -> dict[str, Any]:
-    """The clinic as a cle-tracker/2 document, in a fixed number of queries whatever its size."""
+def export_document(clinic: Clinic, *, photos: bool = False) -> dict[str, Any]:
+    """The clinic as a cle-tracker/2 document, in a fixed number of queries whatever its size.
+
+    Every patient's photographic consent is in it; `photos` adds the references
+    to the photographs, whose files the caller writes beside the document
+    (photos/exchange.py says why a plain export has none)."""
+    from photos.exchange import add_to_document
+
     records = records_for(clinic_patients(clinic).order_by("code"))
     patients = sorted(records.values(), key=lambda r: r.code)
-    return {
+    doc = {
         "format": EXPORT_FORMAT,
         "clinic": clinic.name,
         "patients": [patient_document(r) for r in patients],
     }
+    add_to_document(doc, clinic, references=photos)
+    return doc
 
 
 def dumps_document(doc: dict[str, Any]) -> str:

@@ -163,6 +163,7 @@ class ImportResult:
     skipped: list[str] = field(default_factory=list)
     courses: int = 0
     visits: int = 0
+    photos: int = 0
 
     def summary(self) -> str:
         parts = [f"{len(self.created)} patients created"]
@@ -172,7 +173,8 @@ class ImportResult:
             parts.append(f"{len(self.skipped)} already present and left as they were")
         return (
             f"{self.clinic.name}: {', '.join(parts)}; "
-            f"{self.courses} courses and {self.visits} visits written."
+            f"{self.courses} courses and {self.visits} visits written"
+            + (f", with {self.photos} photographs." if self.photos else ".")
         )
 
 
@@ -277,6 +279,8 @@ def _describe_schema_error(error: SchemaError) -> tuple[list[str | int], str]:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return parts, f"{_json(instance)} is not of type {expected}"
+    if kind == "pattern" and error.validator_value != "\\S":
+        return parts, f"{_json(instance)} does not have the form {error.validator_value}"
     if kind == "pattern":
         return parts, "must not be blank"
     return parts, error.message
@@ -369,7 +373,11 @@ def _nul_error_first(doc: Any) -> tuple[tuple[int, ...], DocumentError] | None:
 
 
 # Keys and values a version 1 document cannot hold (exchange-format.md, "Versions").
-_V2_KEYS = {"patient": ("history",), "course": ("drug_name", "interruptions"), "visit": ("weight_kg",)}
+_V2_KEYS = {
+    "patient": ("history", "photo_consent"),
+    "course": ("drug_name", "interruptions"),
+    "visit": ("weight_kg", "photos"),
+}
 _V1_DRUGS = ("lenalidomide",)
 _V1_TESTS = tuple(t for t in LabTest.values if t != LabTest.UPCR)
 
@@ -681,6 +689,7 @@ def import_document(
     source: str = "",
     actor=None,
     progress: Progress | None = None,
+    photos_dir: Path | None = None,
 ) -> ImportResult:
     """Validate and write a whole document, all or nothing.
 
@@ -689,11 +698,25 @@ def import_document(
     `existing`: what to do with a patient whose code the clinic has already:
     "error" refuses the document, "update" replaces that patient's details,
     courses and visits, "skip" leaves the patient untouched (the demo loader).
+    `photos_dir`: the folder of the photograph files a document references
+    (photos/exchange.py: every file checked here, before anything is written).
     """
+    from photos.exchange import PhotoDocumentError, PhotoImport
+
     parsed = parse_document(data, progress=progress)
     try:
-        with transaction.atomic():
-            return _write(parsed, clinic, existing, source, actor, progress)
+        photos = PhotoImport.checked(data, photos_dir)
+    except PhotoDocumentError as error:
+        raise DocumentError(error.path, error.message) from None
+    try:
+        # Photograph files copied into storage are removed if the transaction fails.
+        with photos.files_removed_on_failure(), transaction.atomic():
+            result = _write(parsed, clinic, existing, source, actor, progress)
+            if photos:
+                result.photos = photos.write(result.clinic, skipped=result.skipped, actor=actor)
+            return result
+    except PhotoDocumentError as error:
+        raise DocumentError(error.path, error.message) from None
     except IntegrityError:
         # Checked above, so only a concurrent write can get here (two imports
         # of the same new patients at once): nothing was written, say so.
@@ -736,6 +759,9 @@ def _write(
         # Replacing means no old course or visit survives next to the new ones.
         # The patient's own audit entry (_audit) says what replaced them; an
         # entry per deleted row would hold no content and cost a chain link each.
+        from photos.exchange import discard_replaced_files
+
+        discard_replaced_files(replaced)  # their rows go with the visits, their files on commit
         with disable_auditlog():
             Course.objects.filter(patient_id__in=replaced).delete()
             Visit.objects.filter(patient_id__in=replaced).delete()

@@ -41,6 +41,8 @@ CSV_TAIL = (
     # Every course in force at the visit, watched drugs first, with dose and hold:
     # "Lenalidomide 5 mg daily (on hold); Hydroxychloroquine 200 mg daily".
     "treatments",
+    # How many clinical photographs the visit has (the files are not in the CSV).
+    "photos",
 )
 
 
@@ -87,11 +89,15 @@ def _treatment_cells(record: PatientRecord, day) -> list[Any]:
 def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
     """The header, then one row per visit (patients by code, visits by date).
 
-    Reads the clinic through patients.snapshot: a fixed number of queries.
+    Reads the clinic through patients.snapshot, and the photographs counted
+    per visit (one query): a fixed number of queries.
     """
+    from photos.exchange import counts_by_visit
+
     columns = csv_item_columns()
     yield ["patient", "date", *(c[0] for c in columns), *CSV_TAIL]
     records = records_for(clinic_patients(clinic))
+    photos = counts_by_visit(clinic)
     for record in sorted(records.values(), key=lambda r: r.code):
         assessments = {a.visit_id: a for a in record.assessments}
         for visit in record.visits:
@@ -105,6 +111,7 @@ def visit_rows(clinic: Clinic) -> Iterator[list[Any]]:
                 "" if visit.weight_kg is None else json_number(visit.weight_kg),
             ]
             row += _treatment_cells(record, visit.date)
+            row.append(photos.get(visit.id, 0))
             yield row
 
 

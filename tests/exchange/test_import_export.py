@@ -338,11 +338,14 @@ def test_export_runs_a_fixed_number_of_queries(db, django_assert_num_queries, de
     a = import_document(small).clinic
     b = import_document(demo_doc).clinic
     # patients.snapshot: patients, courses, dose steps, interruptions, labs,
-    # adverse events, visits with their examinations.
-    with django_assert_num_queries(7):
+    # adverse events, visits with their examinations; the photographic consents.
+    with django_assert_num_queries(8):
         export_document(a)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         export_document(b)
+    # With the photographs' references: one query more, whatever their number.
+    with django_assert_num_queries(9):
+        export_document(b, photos=True)
 
 
 def test_schema_file_describes_the_instrument_exactly():

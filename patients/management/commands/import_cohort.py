@@ -1,7 +1,9 @@
 """Import a cle-tracker/2 (or /1) document: `python manage.py import_cohort FILE [--update]`.
 
 All or nothing: the first error is printed with its path in the document
-and nothing is written. The clinic named in the document is created if needed.
+and nothing is written. Photographs the document references (`export_cohort
+--with-photos`) are read from the document's folder, or `--photos DIR`, and
+are part of the all or nothing: one missing or altered file refuses it all. The clinic named in the document is created if needed.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ class Command(BaseCommand):
             action="store_true",
             help="replace the details, courses and visits of patients whose code exists already",
         )
+        parser.add_argument(
+            "--photos", metavar="DIR", dest="photos_dir",
+            help="the folder of the photograph files (default: the document's folder)",
+        )
 
-    def handle(self, *args, file: str, update: bool, **options) -> None:
+    def handle(self, *args, file: str, update: bool, photos_dir: str | None = None,
+               **options) -> None:
         try:
             if file == "-":
                 import sys
@@ -35,6 +42,7 @@ class Command(BaseCommand):
             else:
                 text = Path(file).read_bytes()
                 source = Path(file).name
+                photos_dir = photos_dir or str(Path(file).resolve().parent)
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error.strerror}") from None
         try:
@@ -44,6 +52,7 @@ class Command(BaseCommand):
                 existing="update" if update else "error",
                 source=source,
                 progress=TerminalProgress(),
+                photos_dir=Path(photos_dir) if photos_dir else None,
             )
         except DocumentError as error:
             raise CommandError(f"{source}: nothing imported. {error}") from None
