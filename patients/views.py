@@ -107,7 +107,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
+    # photo_consent (one-to-one) rides along: shown beside the recent photographs.
+    patient = get_for_user(request.user, Patient.objects.select_related("clinic", "photo_consent"),
+                           patient_id)
     # Opening a patient's record is itself audited (who looked, when).
     accessed.send(sender=Patient, instance=patient)
     record = record_for(patient)

@@ -30,6 +30,21 @@ def visit_photos(visit: Visit) -> list[Photo]:
     return list(Photo.objects.filter(visit=visit).order_by("uploaded_at"))
 
 
+# Thumbnails on the patient page: enough to recognise the last visits' photographs,
+# few enough for the page's budget (README: 30 KB of HTML plus the thumbnails).
+RECENT = 6
+
+
+def recent_photos(patient: Patient, limit: int = RECENT) -> tuple[list[Photo], bool]:
+    """The patient's latest photographs (visit date, then upload, newest first),
+    in ONE query whatever their number; and whether there are more."""
+    rows = list(
+        Photo.objects.filter(visit__patient=patient).select_related("visit")
+        .order_by("-visit__date", "-uploaded_at")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def area_label(area: str) -> str:
     return CLASI.area(area).label
 

@@ -113,7 +113,7 @@ def test_visits_csv_has_one_row_per_visit_with_every_raw_item(client_a, demo_a):
     assert header[:3] == ["patient", "date", "scalp_erythema"]
     assert "scalp_scarring" not in header[:60] or header.count("scalp_scarring") == 1
     assert "feet_scarring" in header and "nonscarring_alopecia" in header
-    assert header[-12:] == [
+    assert header[-13:] == [
         "activity",
         "damage",
         "severity",
@@ -126,6 +126,7 @@ def test_visits_csv_has_one_row_per_visit_with_every_raw_item(client_a, demo_a):
         "days_since_course_start",
         "days_since_withdrawal",
         "treatments",
+        "photos",
     ]
     first = rows[0]
     assert first["patient"] == "DEMO-01" and first["date"] == "2024-10-07"

@@ -65,3 +65,18 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def textured_jpeg(size=(800, 600), seed_colour=(205, 150, 130)) -> bytes:
+    """Skin-coloured photographic texture (blurred noise, as bench/bench_photos.py
+    makes): its thumbnail weighs what a real one does (~11 KB), where a flat
+    colour's would be a few hundred bytes."""
+    from PIL import ImageFilter
+
+    cells = (max(1, size[0] // 4), max(1, size[1] // 4))
+    noise = Image.effect_noise(cells, 60).convert("RGB")
+    texture = noise.resize(size, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(2))
+    image = Image.blend(Image.new("RGB", size, seed_colour), texture, 0.35)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
