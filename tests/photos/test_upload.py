@@ -271,3 +271,26 @@ def test_a_20000_pixel_square_is_refused_through_the_page_without_decoding(
     page = response.content.decode()
     assert "Photograph 1: bomb.png" in page and "pixels" in page
     _nothing_written()
+
+
+def test_a_body_cut_before_its_closing_boundary_writes_nothing(client_a, consent_a, visit_a):
+    """The client stopped half-way through the file and the proxy closed the body
+    there (Content-Length says what arrived): the part never ended."""
+    boundary = "XyZ"
+    photo = images.jpeg(size=(300, 200))
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"rows\"\r\n\r\n1\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo-0-areas\"\r\n\r\nchest\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo-0-file\"; "
+            f"filename=\"half.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    body += photo[: len(photo) // 2]
+    environ = client_a._base_environ(
+        PATH_INFO=reverse("photos:visit", args=[visit_a.pk]), REQUEST_METHOD="POST",
+        CONTENT_LENGTH=str(len(body)), CONTENT_TYPE=f"multipart/form-data; boundary={boundary}",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    response = client_a.handler(environ)
+    assert response.status_code == 400
+    page = response.content.decode()
+    # Django's parser reports the part that never ended (photos.uploads.PhotoSizeLimit).
+    assert "the upload of half.jpg was interrupted before it was complete; nothing was saved" in page
+    _nothing_written()
