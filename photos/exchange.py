@@ -44,7 +44,7 @@ from django.core.files.base import ContentFile
 from django.db.models import Count
 from django.utils import timezone
 
-from clinical.instruments.clasi import CLASI
+from patients.dates import implausible
 from photos import imaging
 from photos.models import ConsentLevel, Photo, PhotoConsent, consent_allows
 
@@ -245,9 +245,11 @@ class PhotoImport:
             if raw is not None:
                 consent = _ConsentIn(f"{here}.photo_consent", code, raw["level"],
                                      dt.date.fromisoformat(raw["date"]), raw.get("note", "").strip())
-                if consent.date > timezone.localdate():
-                    raise PhotoDocumentError(f"{consent.path}.date",
-                                             "the date of consent cannot be in the future")
+                problem = implausible(consent.date)
+                if problem is None and consent.date > timezone.localdate():
+                    problem = "the date of consent cannot be in the future"
+                if problem:
+                    raise PhotoDocumentError(f"{consent.path}.date", problem)
                 plan.consents.append(consent)
             for j, visit in enumerate(patient.get("visits", [])):
                 refs = visit.get("photos", [])

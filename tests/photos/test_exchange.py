@@ -19,7 +19,7 @@ from clinic.models import Clinic
 from clinical.instruments.exam import parse_exam
 from patients.exchange import DocumentError, export_document, import_document
 from patients.exchange.visits_csv import visit_rows
-from patients.models import Patient, Visit
+from patients.models import Patient
 from photos import imaging
 from photos.management.commands.photo_orphans import stored_names
 from photos.models import Photo, PhotoConsent
@@ -361,3 +361,15 @@ def test_the_csv_counts_each_visits_photographs_in_the_same_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         header, *rows = list(visit_rows(clinic))
     assert {row[1]: row[header.index("photos")] for row in rows}["2025-05-05"] == 11
+
+
+@pytest.mark.parametrize("day, message", [
+    ("2999-01-01", "2999-01-01 is not a plausible date"),
+    ((dt.date.today() + dt.timedelta(days=2)).isoformat(), "cannot be in the future"),
+])
+def test_a_consent_date_out_of_the_record_is_named(exported, day, message):
+    doc, folder, _ = exported
+    doc["patients"][0]["photo_consent"]["date"] = day
+    _refused(doc, folder, "patients[0].photo_consent.date: ")
+    with pytest.raises(DocumentError, match=message):
+        import_document(doc, photos_dir=folder)

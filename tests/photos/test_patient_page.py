@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import re
 
 import pytest
