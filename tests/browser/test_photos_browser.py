@@ -90,3 +90,34 @@ def test_upload_two_malar_photographs_then_compare_them_by_keyboard(
     page.keyboard.press("Home")
     assert page.locator("#slider-after").evaluate("e => e.style.clipPath") == "inset(0px 100% 0px 0px)"
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+
+def test_the_patient_page_shows_the_latest_thumbnails(sign_in, live_server, clinician_a, two_visits,
+                                                       tmp_path):
+    from tests.photos.conftest import stored_photo
+
+    for k, visit in enumerate(two_visits * 2):
+        stored_photo(visit, clinician_a, data=images.textured_jpeg(
+            (800, 600) if k % 2 else (600, 800), (205 - 20 * k, 150, 130)))
+    page = sign_in(clinician_a)
+    page.goto(f"{live_server.url}/patients/{two_visits[0].patient_id}/")
+    section = page.get_by_role("region", name="Recent photographs")
+    thumbs = section.locator("img")
+    assert thumbs.count() == 4
+    section.scroll_into_view_if_needed()  # lazy: they load once near the viewport
+    for _ in range(100):
+        if page.evaluate("[...document.querySelectorAll('.recent-photos img')]"
+                         ".every(i => i.complete && i.naturalWidth > 0)"):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the thumbnails did not load")
+    # The width/height attributes are the file's own pixels; shown 96 px high.
+    sizes = thumbs.evaluate_all(
+        "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight, +i.getAttribute('width'), "
+        "+i.getAttribute('height'), Math.round(i.getBoundingClientRect().height)])")
+    for natural_w, natural_h, width, height, shown in sizes:
+        assert (natural_w, natural_h) == (width, height)
+        assert shown == 96
+    assert "Consent: For the record and teaching (2025-01-06)" in section.inner_text()
+    page.screenshot(path=str(tmp_path / "patient-thumbnails.png"), full_page=True)
