@@ -222,6 +222,7 @@ class PhotoImport:
     consents: list[_ConsentIn] = field(default_factory=list)
     photos: list[_PhotoIn] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # storage names, for the cleanup
+    _seen: dict = field(default_factory=dict)  # photograph id -> its path, for duplicates
 
     def __bool__(self) -> bool:
         return bool(self.consents or self.photos)
@@ -234,49 +235,58 @@ class PhotoImport:
 
         Runs after the document passed the importer's checks (schema: key
         names, area keys, types, dates). Raises PhotoDocumentError naming the
-        first problem's path, in document order; writes nothing."""
+        first problem's path, in document order; writes nothing. (A streaming
+        importer calls `read_patient` per patient, then `check_files`.)"""
         plan = cls()
-        seen: dict[uuid.UUID, str] = {}
         for i, patient in enumerate(data.get("patients", [])):
-            here = f"patients[{i}]"
-            code = patient["code"].strip()
-            raw = patient.get("photo_consent")
-            consent = None
-            if raw is not None:
-                consent = _ConsentIn(f"{here}.photo_consent", code, raw["level"],
-                                     dt.date.fromisoformat(raw["date"]), raw.get("note", "").strip())
-                problem = implausible(consent.date)
-                if problem is None and consent.date > timezone.localdate():
-                    problem = "the date of consent cannot be in the future"
-                if problem:
-                    raise PhotoDocumentError(f"{consent.path}.date", problem)
-                plan.consents.append(consent)
-            for j, visit in enumerate(patient.get("visits", [])):
-                refs = visit.get("photos", [])
-                if not refs:
-                    continue
-                where = f"{here}.visits[{j}].photos"
-                if consent is None:
-                    raise PhotoDocumentError(
-                        where, f"{code} has photographs but no photo_consent; a photograph needs "
-                        "the patient's consent, at least \"record\"")
-                if not consent_allows(consent.level, ConsentLevel.RECORD):
-                    raise PhotoDocumentError(
-                        where, f"{code}'s photo_consent is \"{consent.level}\" "
-                        f"({here}.photo_consent.level); no photograph may be kept")
-                for k, ref in enumerate(refs):
-                    plan.photos.append(cls._reference(f"{where}[{k}]", code, visit, ref, seen))
-        if plan.photos:
-            if folder is None:
-                raise PhotoDocumentError(
-                    plan.photos[0].path + ".file",
-                    "the document references photograph files; import it with "
-                    "`manage.py import_cohort FILE --photos DIR` (the folder export_cohort "
-                    "--with-photos wrote), or export it again without --with-photos")
-            for photo in plan.photos:
-                photo.file = folder / photo.file.name
-                _check_file(photo)
+            plan.read_patient(i, patient)
+        plan.check_files(folder)
         return plan
+
+    def read_patient(self, i: int, patient: dict) -> None:
+        """The consent and photograph references of patients[i] (no file read yet)."""
+        here = f"patients[{i}]"
+        code = patient["code"].strip()
+        raw = patient.get("photo_consent")
+        consent = None
+        if raw is not None:
+            consent = _ConsentIn(f"{here}.photo_consent", code, raw["level"],
+                                 dt.date.fromisoformat(raw["date"]), raw.get("note", "").strip())
+            problem = implausible(consent.date)
+            if problem is None and consent.date > timezone.localdate():
+                problem = "the date of consent cannot be in the future"
+            if problem:
+                raise PhotoDocumentError(f"{consent.path}.date", problem)
+            self.consents.append(consent)
+        for j, visit in enumerate(patient.get("visits", [])):
+            refs = visit.get("photos", [])
+            if not refs:
+                continue
+            where = f"{here}.visits[{j}].photos"
+            if consent is None:
+                raise PhotoDocumentError(
+                    where, f"{code} has photographs but no photo_consent; a photograph needs "
+                    "the patient's consent, at least \"record\"")
+            if not consent_allows(consent.level, ConsentLevel.RECORD):
+                raise PhotoDocumentError(
+                    where, f"{code}'s photo_consent is \"{consent.level}\" "
+                    f"({here}.photo_consent.level); no photograph may be kept")
+            for k, ref in enumerate(refs):
+                self.photos.append(self._reference(f"{where}[{k}]", code, visit, ref, self._seen))
+
+    def check_files(self, folder: Path | None) -> None:
+        """Every referenced file, as an upload is checked (see _check_file)."""
+        if not self.photos:
+            return
+        if folder is None:
+            raise PhotoDocumentError(
+                self.photos[0].path + ".file",
+                "the document references photograph files; import it with "
+                "`manage.py import_cohort FILE --photos DIR` (the folder export_cohort "
+                "--with-photos wrote), or export it again without --with-photos")
+        for photo in self.photos:
+            photo.file = folder / photo.file.name
+            _check_file(photo)
 
     @staticmethod
     def _reference(path: str, code: str, visit: dict, ref: dict, seen: dict) -> _PhotoIn:

@@ -373,3 +373,22 @@ def test_a_consent_date_out_of_the_record_is_named(exported, day, message):
     _refused(doc, folder, "patients[0].photo_consent.date: ")
     with pytest.raises(DocumentError, match=message):
         import_document(doc, photos_dir=folder)
+
+
+def test_the_import_is_in_the_patients_history(photographed, tmp_path, client_a):
+    """Imported into the clinician's own clinic: the photographs' create entries
+    (bulk writes send no signal) are on the patient's History page."""
+    clinic, photos = photographed
+    _export(clinic, tmp_path)
+    Patient.objects.all().delete()
+    for name in stored_names(storages["photos"]):
+        storages["photos"].delete(name)
+    doc = json.loads((tmp_path / "cohort.json").read_text(encoding="utf-8"))
+    result = import_document(doc, clinic=clinic, photos_dir=tmp_path, source="cohort.json")
+    assert result.photos == 4
+    from django.urls import reverse
+
+    patient = Patient.objects.get()
+    page = client_a.get(reverse("patients:history", args=[patient.pk]))
+    assert page.status_code == 200
+    assert page.content.decode().count("imported with its file") == 4
