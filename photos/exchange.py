@@ -29,8 +29,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import os
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -82,11 +82,8 @@ def add_to_document(doc: dict[str, Any], clinic, *, references: bool) -> None:
     """Add `photo_consent` to the document's patients (one query) and, if
     `references`, `photos` to their visits (one more query)."""
     consents = {
-        code: consent
-        for code, consent in (
-            (c.patient.code, c)
-            for c in PhotoConsent.objects.filter(patient__clinic=clinic).select_related("patient")
-        )
+        c.patient.code: c
+        for c in PhotoConsent.objects.filter(patient__clinic=clinic).select_related("patient")
     }
     photos: dict[tuple[str, str], list[dict[str, Any]]] = {}
     if references:
@@ -124,6 +121,10 @@ class ExportError(ValueError):
     pass
 
 
+# A photograph is patient data: readable by the exporting account only, as in storage.
+_PRIVATE_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+
+
 def write_files(doc: dict[str, Any], folder: Path) -> tuple[int, int]:
     """Copy the full version of every photograph the document references into
     `folder` as <id>.jpg, checking each against its row's SHA-256 (a file
@@ -140,7 +141,8 @@ def write_files(doc: dict[str, Any], folder: Path) -> tuple[int, int]:
         partial = target.with_suffix(".jpg.part")
         digest = hashlib.sha256()
         try:
-            with storage.open(names[uuid.UUID(pid)], "rb") as source, partial.open("wb") as out:
+            with storage.open(names[uuid.UUID(pid)], "rb") as source, \
+                    os.fdopen(os.open(partial, _PRIVATE_FILE, 0o600), "wb") as out:
                 for chunk in iter(lambda: source.read(1 << 20), b""):
                     digest.update(chunk)
                     out.write(chunk)
@@ -150,7 +152,8 @@ def write_files(doc: dict[str, Any], folder: Path) -> tuple[int, int]:
                               "(see manage.py photo_orphans)") from None
         except OSError as error:
             partial.unlink(missing_ok=True)
-            raise ExportError(f"cannot write {target}: {error.strerror or error}") from None
+            raise ExportError(f"cannot copy photograph {pid} to {target}: "
+                              f"{error.strerror or error}") from None
         if digest.hexdigest() != ref["sha256"]:
             partial.unlink(missing_ok=True)
             raise ExportError(f"photograph {pid}: the stored file does not match its SHA-256 "

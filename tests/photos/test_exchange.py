@@ -392,3 +392,11 @@ def test_the_import_is_in_the_patients_history(photographed, tmp_path, client_a)
     page = client_a.get(reverse("patients:history", args=[patient.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("imported with its file") == 4
+
+
+def test_exported_photographs_are_readable_by_their_owner_only(photographed, tmp_path):
+    clinic, photos = photographed
+    _export(clinic, tmp_path)
+    modes = {(tmp_path / f"{p.pk}.jpg").stat().st_mode & 0o777 for p in photos}
+    assert modes == {0o600}
+    assert not list(tmp_path.glob("*.part"))
