@@ -147,10 +147,12 @@ def records_for(
     visits: dict = defaultdict(list)
     if full:
         events: dict = defaultdict(list)
-        for visit_id, term, grade in StoredAdverseEvent.objects.filter(
+        for visit_id, term, grade, other, attribution, action in StoredAdverseEvent.objects.filter(
             visit__patient_id__in=ids
-        ).values_list("visit_id", "term", "grade").order_by("visit_id", "term", "grade"):
-            events[visit_id].append(RecordAdverseEvent(term, grade))
+        ).values_list(
+            "visit_id", "term", "grade", "term_other", "attribution", "action"
+        ).order_by("visit_id", "term", "grade"):
+            events[visit_id].append(RecordAdverseEvent(term, grade, other, attribution, action))
         # Each visit with its examination (LEFT JOIN): one query for both.
         for row in StoredVisit.objects.filter(patient_id__in=ids).values_list(
             "id",
