@@ -327,3 +327,21 @@ def test_settings_refuse_a_unit_off_the_list(monkeypatch):
     monkeypatch.setenv("CLE_PREGNANCY_PROGRAMME", "uk")
     with pytest.raises(ImproperlyConfigured, match="CLE_PREGNANCY_PROGRAMME"):
         env_choice("CLE_PREGNANCY_PROGRAMME", ("eu", "us"), "eu")
+
+
+def test_the_worklist_reader_carries_weights_for_the_clearance(clinic_a, django_assert_num_queries):
+    from patients.snapshot import records_for
+    from scoring.safety import safety_options
+    from clinical.rules.worklist import safety_items
+
+    patient = _older_patient(clinic_a)
+    start_course(patient, start=ago(30), mg=Decimal("5"))
+    record_visit(patient, date=ago(5), weight_kg=Decimal(70))  # weight, no examination
+    record_visit(patient, date=ago(2), labs=[LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL")])
+    # full=False (flags, worklists): the same number of queries as before (patients, dose
+    # steps, interruptions, courses, visits+assessments, labs), the weight included.
+    with django_assert_num_queries(6):
+        (record,) = records_for(Patient.objects.filter(pk=patient.pk), full=False).values()
+    assert record.weights == ((ago(5), Decimal(70)),)
+    kinds = [i.kind for i in safety_items(record, timezone.localdate(), **safety_options())]
+    assert kinds == ["crcl_below_review"]
