@@ -545,8 +545,9 @@ class EventsForm(forms.Form):
             term = (data.get(f"ae-{i}-term") or "").strip()
             other = (data.get(f"ae-{i}-other") or "").strip()
             grade = data.get(f"ae-{i}-grade")
-            if not term and not other and grade is None:
-                continue
+            details = data.get(f"ae-{i}-attribution") or data.get(f"ae-{i}-action")
+            if not term and not other and grade is None and not details:
+                continue  # a blank row; an attribution alone is not dropped silently
             listed = ctcae_term(term) if term else None
             if not term:
                 self.add_error(f"ae-{i}-term", "Name the adverse event (CTCAE term).")

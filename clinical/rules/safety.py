@@ -83,7 +83,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from clinical.record import Course, Lab, PatientRecord, shift
+
+if TYPE_CHECKING:  # worklist imports this module lazily; no cycle at run time
+    from clinical.rules.worklist import WorkItem
 
 __all__ = [
     "BLOOD_COUNT_TESTS",
@@ -483,7 +488,7 @@ def safety_findings(
     *,
     programme: str = "eu",
     crcl_review_ml_min: int = 60,
-) -> list:
+) -> list[WorkItem]:
     """Every safety finding of the record as of `today`, as WorkItems (see worklist.safety_items)."""
     from clinical.rules.kidney import creatinine_clearance
     from clinical.rules.signals import safety_signals

@@ -210,6 +210,7 @@ def test_an_event_from_the_list_with_attribution_and_action_is_saved_shown_and_e
     ({"ae-0-term": "Rash spotty", "ae-0-grade": "2"}, "ae-0-term", "is not a CTCAE term"),
     ({"ae-0-term": "other", "ae-0-grade": "2"}, "ae-0-other", "needs its words"),
     ({"ae-0-term": "Nausea"}, "ae-0-grade", "Give the CTCAE grade"),
+    ({"ae-0-action": "withdrawn"}, "ae-0-term", "Name the adverse event"),
 ])
 def test_a_bad_event_is_refused_beside_its_field(client_a, patient_a, fields, field, words):
     response = _create(client_a, patient_a, _post(**fields))
