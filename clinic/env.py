@@ -95,3 +95,42 @@ def database_from_url(url: str, base_dir) -> dict:
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:/// or postgres://."
     )
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of `choices` (case-insensitive); anything else stops the start-up."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return value
+
+
+def env_int_between(name: str, default: int, low: int, high: int) -> int:
+    value = env_int(name, default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, not {value}.")
+    return value
+
+
+def env_lab_units(name: str) -> dict[str, str]:
+    """The clinic's usual lab units, "anc=cells/uL, c3=mg/dL": each unit from its
+    test's list (clasi.md 5.5), spelled as the list spells it; unset tests
+    default to the canonical unit."""
+    from clinical.labs import LABS, UnknownUnit, normalise_unit
+
+    units = {key: lab.canonical for key, lab in LABS.items() if lab.numeric}
+    for part in env_list(name, []):
+        test, _, unit = part.partition("=")
+        test = test.strip()
+        if test not in units:
+            raise ImproperlyConfigured(
+                f"{name}: {test!r} is not a numeric lab test ({', '.join(units)})."
+            )
+        try:
+            units[test] = normalise_unit(test, unit.strip())
+        except UnknownUnit as error:
+            raise ImproperlyConfigured(f"{name}: {error}.") from None
+    return units

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
-from clinic.env import database_from_url, env_bool, env_int, env_list, env_str
+from clinic.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_int_between,
+    env_lab_units,
+    env_list,
+    env_str,
+)
 from photos.conf import photo_limits, photos_storage
 from clinic.logs import logging_config
 
@@ -281,6 +290,15 @@ CLE_FLARE_THRESHOLDS = {
     "watch_weeks": env_int("CLE_WATCH_WEEKS", 44),
     "baseline_lookback_days": env_int("CLE_BASELINE_LOOKBACK_DAYS", 30),
 }
+
+# Lenalidomide safety (clasi.md section 5): the site's pregnancy prevention
+# programme (eu: the EU PPP, the default; us: REMS), the creatinine clearance
+# below which a running course's dose is reviewed (mL/min; the US label's 60,
+# older EU text 50), and the units its laboratory usually reports, which the
+# visit form offers first ("anc=cells/uL,c3=mg/dL"; unset: the canonical unit).
+CLE_PREGNANCY_PROGRAMME = env_choice("CLE_PREGNANCY_PROGRAMME", ("eu", "us"), "eu")
+CLE_CRCL_REVIEW_ML_MIN = env_int_between("CLE_CRCL_REVIEW_ML_MIN", 60, 10, 150)
+CLE_LAB_DEFAULT_UNITS = env_lab_units("CLE_LAB_DEFAULT_UNITS")
 
 # Production: JSON lines on stdout without patient data (clinic/logs.py).
 LOGGING = logging_config(

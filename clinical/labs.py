@@ -17,8 +17,10 @@ __all__ = [
     "CTCAE_GRADES",
     "LabTest",
     "UnknownUnit",
+    "CYTOPENIA_NAMES",
     "canonical_value",
     "ctcae_grade",
+    "implausible",
     "get",
     "normalise_unit",
     "unit_key",
@@ -163,3 +165,28 @@ def ctcae_grade(test: str, canonical: Decimal) -> int | None:
         if canonical < limit:
             return grade
     return None
+
+
+# The CTCAE v5 term of a low count, as a worklist title says it ("Grade 3 neutropenia").
+CYTOPENIA_NAMES: dict[str, str] = {
+    "anc": "neutropenia",
+    "platelets": "thrombocytopenia",
+    "hemoglobin": "anaemia",
+}
+
+
+def implausible(test: str, canonical: Decimal) -> str | None:
+    """Why a canonical value cannot be a real result of `test` (a typing or unit
+    mistake: ANC 5,000 x 10^9/L), or None when it is plausible."""
+    lab = LABS[test]
+    if lab.plausible is None:
+        return None
+    low, high = lab.plausible
+    if low <= canonical <= high:
+        return None
+    shown = format(canonical.normalize(), "f")
+    return (
+        f"{shown} {lab.canonical} is not a plausible {lab.label.lower()} "
+        f"({format(low.normalize(), 'f')}-{format(high.normalize(), 'f')} {lab.canonical}): "
+        "check the value and its unit"
+    )

@@ -320,8 +320,21 @@ def _canonical(test: str, value: Decimal | str, unit: str) -> Decimal | None:
 
 @dataclass(frozen=True, slots=True)
 class AdverseEvent:
+    """A CTCAE-graded event; `term` "other" carries its words in `term_other`.
+
+    `attribution` (unrelated .. definite) and `action` (none, dose_reduced,
+    interrupted, withdrawn) are "" when not recorded (exchange-format.md).
+    """
+
     term: str
     grade: int
+    term_other: str = ""
+    attribution: str = ""
+    action: str = ""
+
+    @property
+    def term_text(self) -> str:
+        return f"Other: {self.term_other}" if self.term == "other" else self.term
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,20 @@ from django import forms
 from django.utils import timezone
 
 from patients.dates import validate_plausible
-from patients.models import CleSubtype, LabTest, Patient, PregnancyResult, StopReason
+from django.conf import settings
+
+from clinical import labs as lab_table
+from clinical.ctcae import TERMS as CTCAE_TERMS
+from patients.models import (
+    AE_OTHER,
+    AeAction,
+    AeAttribution,
+    CleSubtype,
+    LabTest,
+    Patient,
+    PregnancyResult,
+    StopReason,
+)
 from clinical.drugs import registry as drug_registry
 from clinical.drugs.profile import FREQUENCIES
 from clinical.instruments.clasi import CLASI
@@ -376,7 +389,7 @@ class VisitForm(forms.Form):
     date = forms.DateField(validators=[validate_plausible], label="Visit date", widget=DATE_WIDGET())
     clinician = forms.ModelChoiceField(queryset=None, required=False, label="Clinician",
                                        empty_label="— not recorded —")
-    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
+    weight_kg = DecimalCommaField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1,
                                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}),
                                    help_text="For the creatinine clearance (Cockcroft-Gault).")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -387,27 +400,19 @@ class VisitForm(forms.Form):
         self.fields["clinician"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
 
-# Units a clinician would write; the field stays editable (labs differ).
-LAB_UNITS: dict[str, str] = {
-    LabTest.ANTI_DSDNA: "IU/mL",
-    LabTest.C3: "g/L",
-    LabTest.C4: "g/L",
-    LabTest.ANC: "×10⁹/L",
-    LabTest.PLATELETS: "×10⁹/L",
-    LabTest.WBC: "×10⁹/L",
-    LabTest.HEMOGLOBIN: "g/dL",
-    LabTest.CREATININE: "µmol/L",
-    LabTest.URINE_PROTEIN: "g/24 h",
-    LabTest.UPCR: "mg/mmol",
-}
+def default_lab_unit(test: str) -> str:
+    """The clinic's usual unit for `test` (settings.CLE_LAB_DEFAULT_UNITS; the canonical one)."""
+    return settings.CLE_LAB_DEFAULT_UNITS.get(test) or lab_table.LABS[test].canonical
 
 
 class LabsForm(forms.Form):
-    """One row per lab test: a value and its unit (the pregnancy test: a result).
-    A blank value means the test was not done at this visit."""
+    """One row per lab test: a value and its unit chosen from the test's list
+    (clasi.md 5.5; the pregnancy test: a result). A blank value means the test
+    was not done at this visit. The unit defaults to the clinic's usual one."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        stored = {**(self.initial or {})}
         for test in LabTest:
             if test == LabTest.PREGNANCY:
                 self.fields["lab-pregnancy-result"] = forms.ChoiceField(
@@ -417,12 +422,19 @@ class LabsForm(forms.Form):
             self.fields[f"lab-{test.value}-value"] = DecimalCommaField(
                 label=test.label, required=False, min_value=Decimal(0), max_digits=12,
                 decimal_places=4, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}))
-            self.fields[f"lab-{test.value}-unit"] = forms.CharField(
-                label=f"{test.label} unit", required=False, max_length=32,
-                initial=LAB_UNITS.get(test.value, ""),
+            default = default_lab_unit(test.value)
+            choices = [(unit, unit) for unit in lab_table.LABS[test.value].unit_names]
+            # A unit stored before the list existed stays visible (never silently
+            # replaced by the default): saving it is refused with the list named.
+            old = stored.get(f"lab-{test.value}-unit")
+            if self.is_bound:
+                old = self.data.get(self.add_prefix(f"lab-{test.value}-unit"))
+            if old and old not in dict(choices):
+                choices.append((old, f"{old} (not on the list)"))
+            self.fields[f"lab-{test.value}-unit"] = forms.ChoiceField(
+                label=f"{test.label} unit", required=False, choices=choices, initial=default,
                 # data-default: the script takes an unchanged unit out of the Tab order.
-                widget=forms.TextInput(attrs={"size": 7, "class": "unit",
-                                              "data-default": LAB_UNITS.get(test.value, "")}))
+                widget=forms.Select(attrs={"class": "unit", "data-default": default}))
 
     def clean(self):
         # The record's lab rule (patients.services.lab_problem, clasi.md 5.5):
@@ -476,10 +488,26 @@ CTCAE_GRADES = [("", "—"), ("1", "1 mild"), ("2", "2 moderate"), ("3", "3 seve
 SPARE_EVENT_ROWS = 2
 
 
+_TERMS_BY_KEY = {term.casefold(): term for term in CTCAE_TERMS}
+
+
+def ctcae_term(text: str) -> str | None:
+    """The CTCAE list's spelling of `text` ("other" for the free-text event), or None."""
+    folded = " ".join(text.split()).casefold()
+    if folded == AE_OTHER:
+        return AE_OTHER
+    return _TERMS_BY_KEY.get(folded)
+
+
+ATTRIBUTION_CHOICES = [("", "— not recorded —"), *AeAttribution.choices]
+ACTION_CHOICES = [("", "— not recorded —"), *AeAction.choices]
+
+
 class EventsForm(forms.Form):
-    """Adverse events as numbered rows (term + CTCAE grade); a blank row is
-    ignored.  Without JavaScript there is no "add a row" button, so the form
-    always offers spare rows."""
+    """Adverse events as numbered rows: the CTCAE term (searchable: the list is a
+    datalist; "other" with its words), grade, and optionally attribution and
+    action taken (clasi.md 5.4). A blank row is ignored. Without JavaScript
+    there is no "add a row" button, so the form always offers spare rows."""
 
     def __init__(self, *args, rows: int = SPARE_EVENT_ROWS, **kwargs):
         super().__init__(*args, **kwargs)
@@ -492,24 +520,47 @@ class EventsForm(forms.Form):
                 label=f"Adverse event {i + 1}: CTCAE term", required=False, max_length=200,
                 # The CTCAE term list (clinical.ctcae) as suggestions; any term is accepted.
                 widget=forms.TextInput(attrs={"list": "ctcae-terms", "autocomplete": "off",
-                                              "class": "ae-term"}))
+                                              "class": "ae-term"}),
+                help_text="From the CTCAE list, or “other”.")
+            self.fields[f"ae-{i}-other"] = forms.CharField(
+                label=f"Adverse event {i + 1}: other event (words)", required=False, max_length=200,
+                widget=forms.TextInput(attrs={"class": "ae-other", "autocomplete": "off"}))
             self.fields[f"ae-{i}-grade"] = forms.TypedChoiceField(
                 label=f"Adverse event {i + 1}: grade", required=False, choices=CTCAE_GRADES,
                 coerce=int, empty_value=None)
+            self.fields[f"ae-{i}-attribution"] = forms.ChoiceField(
+                label=f"Adverse event {i + 1}: attribution", required=False,
+                choices=ATTRIBUTION_CHOICES)
+            self.fields[f"ae-{i}-action"] = forms.ChoiceField(
+                label=f"Adverse event {i + 1}: action taken", required=False, choices=ACTION_CHOICES)
 
     def rows(self):
         for i in range(self.row_count):
-            yield i + 1, self[f"ae-{i}-term"], self[f"ae-{i}-grade"]
+            yield (i + 1, self[f"ae-{i}-term"], self[f"ae-{i}-grade"], self[f"ae-{i}-other"],
+                   self[f"ae-{i}-attribution"], self[f"ae-{i}-action"])
 
     def clean(self):
         data = super().clean()
         for i in range(self.row_count):
             term = (data.get(f"ae-{i}-term") or "").strip()
+            other = (data.get(f"ae-{i}-other") or "").strip()
             grade = data.get(f"ae-{i}-grade")
-            if term and grade is None:
-                self.add_error(f"ae-{i}-grade", "Give the CTCAE grade (1-5).")
-            elif grade is not None and not term:
+            details = data.get(f"ae-{i}-attribution") or data.get(f"ae-{i}-action")
+            if not term and not other and grade is None and not details:
+                continue  # a blank row; an attribution alone is not dropped silently
+            listed = ctcae_term(term) if term else None
+            if not term:
                 self.add_error(f"ae-{i}-term", "Name the adverse event (CTCAE term).")
+            elif listed is None:
+                # Free text only as "other" (clasi.md 5.4): never a near-miss spelling.
+                self.add_error(f"ae-{i}-term", f"“{term[:60]}” is not a CTCAE term: pick one from "
+                               "the list, or write “other” and describe the event.")
+            elif listed == AE_OTHER and not other:
+                self.add_error(f"ae-{i}-other", "Describe the event: “other” needs its words.")
+            else:
+                data[f"ae-{i}-term"] = listed
+            if grade is None:
+                self.add_error(f"ae-{i}-grade", "Give the CTCAE grade (1-5).")
         return data
 
     def event_inputs(self) -> list[AdverseEventInput]:
@@ -518,7 +569,12 @@ class EventsForm(forms.Form):
             term = (self.cleaned_data.get(f"ae-{i}-term") or "").strip()
             grade = self.cleaned_data.get(f"ae-{i}-grade")
             if term and grade is not None:
-                out.append(AdverseEventInput(term=term, grade=grade))
+                out.append(AdverseEventInput(
+                    term=term, grade=grade,
+                    term_other=(self.cleaned_data.get(f"ae-{i}-other") or "").strip() if term == AE_OTHER else "",
+                    attribution=self.cleaned_data.get(f"ae-{i}-attribution") or "",
+                    action=self.cleaned_data.get(f"ae-{i}-action") or "",
+                ))
         return out
 
     @staticmethod
@@ -526,7 +582,10 @@ class EventsForm(forms.Form):
         initial: dict = {}
         for i, event in enumerate(events):
             initial[f"ae-{i}-term"] = event.term
+            initial[f"ae-{i}-other"] = event.term_other
             initial[f"ae-{i}-grade"] = str(event.grade)
+            initial[f"ae-{i}-attribution"] = event.attribution
+            initial[f"ae-{i}-action"] = event.action
         return initial
 
 

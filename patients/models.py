@@ -69,6 +69,29 @@ class PregnancyResult(models.TextChoices):
     POSITIVE = "positive", "Positive"
 
 
+class AeAttribution(models.TextChoices):
+    """How likely the drug caused the event (exchange-format.md, adverse events)."""
+
+    UNRELATED = "unrelated", "Unrelated"
+    UNLIKELY = "unlikely", "Unlikely"
+    POSSIBLE = "possible", "Possible"
+    PROBABLE = "probable", "Probable"
+    DEFINITE = "definite", "Definite"
+
+
+class AeAction(models.TextChoices):
+    """What was done with the drug because of the event."""
+
+    NONE = "none", "None"
+    DOSE_REDUCED = "dose_reduced", "Dose reduced"
+    INTERRUPTED = "interrupted", "Interrupted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# The term of an event that is not on the CTCAE list; its words go in `term_other`.
+AE_OTHER = "other"
+
+
 class AuditedRecord(models.Model):
     """Links every audit entry of a clinical record to its patient.
 
@@ -352,17 +375,37 @@ class AdverseEvent(AuditedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="adverse_events")
     term = models.CharField(max_length=200, help_text="CTCAE term, e.g. Neutrophil count decreased")
+    # The event in words when `term` is "other" (not on the CTCAE list); blank otherwise.
+    term_other = models.CharField("other event", max_length=200, blank=True)
     grade = models.PositiveSmallIntegerField(help_text="CTCAE grade 1-5")
+    attribution = models.CharField(max_length=16, choices=AeAttribution.choices, blank=True)
+    action = models.CharField("action taken", max_length=16, choices=AeAction.choices, blank=True)
 
     class Meta:
         ordering = ["visit", "term"]
         constraints = [
             models.CheckConstraint(condition=Q(grade__gte=1, grade__lte=5), name="ae_grade_1_to_5"),
             models.CheckConstraint(condition=~Q(term=""), name="ae_term_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(term=AE_OTHER) | ~Q(term_other=""), name="ae_other_needs_words"
+            ),
+            models.CheckConstraint(
+                condition=Q(attribution="") | Q(attribution__in=_choices_values(AeAttribution)),
+                name="ae_attribution_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(action="") | Q(action__in=_choices_values(AeAction)),
+                name="ae_action_valid",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.term} (grade {self.grade})"
+        return f"{self.term_text} (grade {self.grade})"
+
+    @property
+    def term_text(self) -> str:
+        """The CTCAE term, or "Other: <words>"."""
+        return f"Other: {self.term_other}" if self.term == AE_OTHER else self.term
 
     def audit_patient_id(self) -> uuid.UUID:
         return self.visit.patient_id

@@ -312,6 +312,9 @@ class LabLine:
     lab: object
     out_of_range: str  # "", "high" or "low"
     reference: str  # the range it was judged by, in words ("" when none applies)
+    grade: int | None = None  # CTCAE v5 grade of a low count (clasi.md 5.2)
+    canonical_text: str = ""  # "= 0.8 10^9/L" when entered in another unit
+    off_list: bool = False  # a stored unit outside the test's list: judged by nothing
 
     @property
     def value_text(self) -> str:
@@ -323,26 +326,76 @@ def lab_lines(labs) -> list[LabLine]:
     """A visit's labs in the form's order (the lab table's), each marked when its
     canonical value lies outside its reference range or safety limit."""
     from clinical import labs as lab_table
-    from clinical.rules.signals import REFERENCE_RANGES, SAFETY_LIMITS
+    from clinical.rules.signals import CTCAE_LIMITS, REFERENCE_RANGES
 
     order = {test: i for i, test in enumerate(lab_table.LABS)}
     lines = []
     for lab in sorted(labs, key=lambda lab: order.get(lab.test, len(order))):
-        flag, reference = "", ""
+        flag, reference, grade, shown, off_list = "", "", None, "", False
         if lab.value is not None:
             try:
                 canonical = lab_table.canonical_value(lab.test, lab.value, lab.unit)
             except (lab_table.UnknownUnit, KeyError):
                 canonical = None  # a unit off the list: shown as entered, judged by nothing
-            for ref in (*REFERENCE_RANGES, *SAFETY_LIMITS):
+                off_list = True
+            # Counts are judged by the CTCAE grade 2 limits (clasi.md 5.2).
+            for ref in (*REFERENCE_RANGES, *CTCAE_LIMITS):
                 if canonical is not None and ref.test == lab.test:
                     reference = ref.describe()
                     flag = "high" if ref.above(canonical) else "low" if ref.below(canonical) else ""
                     break
+            if canonical is not None:
+                grade = lab_table.ctcae_grade(lab.test, canonical)
+                canonical_unit = lab_table.LABS[lab.test].canonical
+                if lab_table.normalise_unit(lab.test, lab.unit) != canonical_unit:
+                    shown = f"= {_number(canonical)} {canonical_unit}"
         elif lab.result == "positive":
             flag = "high"
-        lines.append(LabLine(lab, flag, reference))
+        lines.append(LabLine(lab, flag, reference, grade, shown, off_list))
     return lines
+
+
+def _number(value: Decimal) -> str:
+    """0.8, not 0.8000 or 8E-1; at most 4 decimals (a canonical value of a conversion)."""
+    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
+
+
+@dataclass(frozen=True)
+class RecordLab:
+    """A lab of the patient page's labs table: as entered, canonical, CTCAE grade."""
+
+    lab: Lab
+    grade: int | None
+    canonical_text: str  # "= 0.8 10^9/L" when entered in another unit
+    off_list: bool  # a stored unit off the test's list
+
+    @property
+    def label(self) -> str:
+        from clinical import labs as lab_table
+
+        test = lab_table.LABS.get(self.lab.test)
+        return test.label if test is not None else self.lab.test
+
+    @property
+    def value_text(self) -> str:
+        return _lab_text(self.lab)
+
+
+def record_labs(record: PatientRecord) -> list[RecordLab]:
+    """Every lab of the record, newest first, graded from its canonical value (no query)."""
+    from clinical import labs as lab_table
+
+    order = {test: i for i, test in enumerate(lab_table.LABS)}
+    rows = []
+    for lab in sorted(record.labs, key=lambda lab: (-lab.date.toordinal(), order.get(lab.test, 99))):
+        grade, shown = None, ""
+        numeric = isinstance(lab.value, Decimal)
+        if lab.canonical is not None:
+            grade = lab_table.ctcae_grade(lab.test, lab.canonical)
+            if lab_table.normalise_unit(lab.test, lab.unit) != lab.canonical_unit:
+                shown = f"= {_number(lab.canonical)} {lab.canonical_unit}"
+        rows.append(RecordLab(lab, grade, shown, numeric and lab.canonical is None))
+    return rows
 
 
 @dataclass(frozen=True)

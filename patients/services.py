@@ -31,7 +31,10 @@ from clinical.drugs.profile import FREQUENCIES
 from patients.concurrency import bump, check_version, lock_current
 from patients.dates import implausible
 from patients.models import (
+    AE_OTHER,
     AdverseEvent,
+    AeAction,
+    AeAttribution,
     CleSubtype,
     Course,
     DoseStep,
@@ -64,6 +67,9 @@ class LabInput:
 class AdverseEventInput:
     term: str
     grade: int
+    term_other: str = ""  # the words of an event whose term is "other"
+    attribution: str = ""  # AeAttribution, "" not recorded
+    action: str = ""  # AeAction, "" not recorded
 
 
 def _today() -> dt.date:
@@ -296,14 +302,22 @@ def lab_problem(test: str, value: Decimal | None, result: str, unit: str) -> tup
         if result not in lab.results:
             return Problem("result", f"a {lab.label.lower()} is {' or '.join(lab.results)}"), unit
         return None, ""
+    if result:
+        # "positive" belongs to the pregnancy test only; a count is a number.
+        return Problem("result", f"{lab.label} takes a number, not {result!r}"), unit
     if value is None:
         return Problem("value", "enter the result as a number"), unit
     if value < 0:
         return Problem("value", "a lab value cannot be negative"), unit
     try:
-        return None, labs_table.normalise_unit(test, unit)
+        listed = labs_table.normalise_unit(test, unit)
     except labs_table.UnknownUnit as error:
         return Problem("unit", str(error)), unit
+    # A value no patient can have is a slip of the keyboard or of the unit (clasi.md 5.5).
+    absurd = labs_table.implausible(test, labs_table.canonical_value(test, value, listed))
+    if absurd is not None:
+        return Problem("value", absurd), unit
+    return None, listed
 
 
 def patient_problems(fields: dict, *, today: dt.date) -> list[Problem]:
@@ -749,12 +763,27 @@ WEIGHT_KG = (Decimal(1), Decimal(400))
 def _check_events(events: Sequence[AdverseEventInput]) -> None:
     errors: dict[str, str] = {}
     for index, event in enumerate(events):
-        if not event.term.strip():
-            errors[f"adverse_events[{index}].term"] = "Name the adverse event (CTCAE term)."
-        if not isinstance(event.grade, int) or not 1 <= event.grade <= 5:
-            errors[f"adverse_events[{index}].grade"] = "The CTCAE grade is 1 to 5."
+        for name, message in ae_problems(event):
+            errors.setdefault(f"adverse_events[{index}].{name}", message)
     if errors:
         raise ValidationError(errors)
+
+
+def ae_problems(event: AdverseEventInput) -> list[tuple[str, str]]:
+    """An adverse event's own rules (clasi.md 5.4): a term ("other" with its words),
+    grade 1-5, attribution and action from their lists when given."""
+    problems = []
+    if not event.term.strip():
+        problems.append(("term", "Name the adverse event (CTCAE term)."))
+    elif event.term.strip() == AE_OTHER and not event.term_other.strip():
+        problems.append(("term_other", "Describe the event: “other” needs its words."))
+    if isinstance(event.grade, bool) or not isinstance(event.grade, int) or not 1 <= event.grade <= 5:
+        problems.append(("grade", "The CTCAE grade is 1 to 5."))
+    if event.attribution and event.attribution not in AeAttribution.values:
+        problems.append(("attribution", f"Attribution is one of {', '.join(AeAttribution.values)}."))
+    if event.action and event.action not in AeAction.values:
+        problems.append(("action", f"Action taken is one of {', '.join(AeAction.values)}."))
+    return problems
 
 
 def _check_visit_date(patient: Patient, date: dt.date, visit: Visit | None) -> None:
@@ -799,7 +828,12 @@ def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: 
             visit=visit, test=lab.test, value=lab.value, result=lab.result, unit=lab.unit
         )
     for event in events:
-        AdverseEvent.objects.create(visit=visit, term=event.term.strip(), grade=event.grade)
+        term = event.term.strip()
+        AdverseEvent.objects.create(
+            visit=visit, term=term, grade=event.grade,
+            term_other=event.term_other.strip() if term == AE_OTHER else "",
+            attribution=event.attribution, action=event.action,
+        )
 
 
 @transaction.atomic

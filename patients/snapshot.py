@@ -11,7 +11,7 @@ number of queries (one per table, values_list rows, no model instances):
   examination (weight, note, clinician, totals and stored items, one joined
   query) and adverse events;
 - with `full=False` (flags, worklists, the report): the assessments' totals
-  alone.
+  and the visits that carry a weight (date and kg only), one joined query.
 
 A queryset of patients stays a subquery (no 2,000-element IN list: SQLite
 caps parameters).
@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clinical.record import (
     AdverseEvent as RecordAdverseEvent,
@@ -87,7 +87,6 @@ def records_for(
 
     The dict follows the order of `patients`.
     """
-    from scoring.models import Assessment as StoredAssessment
 
     if isinstance(patients, QuerySet):
         rows = list(patients.values(*PATIENT_FIELDS))
@@ -131,11 +130,21 @@ def records_for(
         )
 
     assessments: dict = defaultdict(list)
+    visits: dict = defaultdict(list)
     if not full:
-        for row in StoredAssessment.objects.filter(visit__patient_id__in=ids).values_list(
-            "visit__patient_id", "visit_id", "visit__date", "activity", "damage", "instrument"
+        # The assessments' totals and the visits' weights (the creatinine clearance of
+        # the safety items reads them, clasi.md 5.3) in one query: each visit with an
+        # examination or a weight, its examination LEFT JOINed.
+        for pk, patient_id, date, weight, activity, damage, instrument in StoredVisit.objects.filter(
+            Q(assessment__isnull=False) | Q(weight_kg__isnull=False), patient_id__in=ids
+        ).values_list(
+            "id", "patient_id", "date", "weight_kg",
+            "assessment__activity", "assessment__damage", "assessment__instrument",
         ):
-            assessments[row[0]].append(Assessment(str(row[1]), *row[2:]))
+            if weight is not None:
+                visits[patient_id].append(Visit(str(pk), date, plain(weight)))
+            if activity is not None:
+                assessments[patient_id].append(Assessment(str(pk), date, activity, damage, instrument))
 
     labs: dict = defaultdict(list)
     for patient_id, date, test, value, result, unit in LabResult.objects.filter(
@@ -144,13 +153,14 @@ def records_for(
         shown = result if test == LabTest.PREGNANCY else plain(value)
         labs[patient_id].append(Lab(date, test, shown, unit))
 
-    visits: dict = defaultdict(list)
     if full:
         events: dict = defaultdict(list)
-        for visit_id, term, grade in StoredAdverseEvent.objects.filter(
+        for visit_id, term, grade, other, attribution, action in StoredAdverseEvent.objects.filter(
             visit__patient_id__in=ids
-        ).values_list("visit_id", "term", "grade").order_by("visit_id", "term", "grade"):
-            events[visit_id].append(RecordAdverseEvent(term, grade))
+        ).values_list(
+            "visit_id", "term", "grade", "term_other", "attribution", "action"
+        ).order_by("visit_id", "term", "grade"):
+            events[visit_id].append(RecordAdverseEvent(term, grade, other, attribution, action))
         # Each visit with its examination (LEFT JOIN): one query for both.
         for row in StoredVisit.objects.filter(patient_id__in=ids).values_list(
             "id",

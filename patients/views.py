@@ -146,6 +146,8 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         **(_interruption_forms(record.courses, today) if writer else {}),
         "record": record,
         "visits": selectors.visit_rows(record),
+        # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
+        "record_labs": selectors.record_labs(record),
         "courses": record.courses,
         # The trend chart, flags and course summary come from the scoring app.
         **scoring_selectors.patient_analysis(patient, record),
@@ -387,9 +389,13 @@ def _visit_texts(forms: VisitForms, args: dict) -> dict[str, tuple[str, str]]:
         else:
             words = f"{text(None, lab.value)} {lab.unit}".strip()
         out[f"lab-{test.value}"] = (test.label, words)
-    events = sorted((e.term.strip(), e.grade) for e in args["adverse_events"])
+    events = sorted(
+        (f"Other: {e.term_other}" if e.term == "other" else e.term.strip(), e.grade,
+         "".join(f", {x}" for x in (e.attribution, e.action) if x))
+        for e in args["adverse_events"]
+    )
     out["events"] = ("Adverse events",
-                     "\n".join(f"{term} (grade {grade})" for term, grade in events) or "—")
+                     "\n".join(f"{term} (grade {grade}{more})" for term, grade, more in events) or "—")
     return out
 
 
@@ -406,7 +412,8 @@ def _visit_conflict(forms: VisitForms, stale: StaleEdit):
         "exam": selectors.stored_exam(current),
         "labs": [LabInput(test=lab.test, value=lab.value, result=lab.result, unit=lab.unit)
                  for lab in current.labs.all()],
-        "adverse_events": [AdverseEventInput(term=e.term, grade=e.grade)
+        "adverse_events": [AdverseEventInput(term=e.term, grade=e.grade, term_other=e.term_other,
+                                             attribution=e.attribution, action=e.action)
                            for e in current.adverse_events.all()],
     }
     theirs, yours = _visit_texts(forms, saved), _visit_texts(forms, forms.service_arguments())
@@ -579,7 +586,7 @@ def visit_delete(request: HttpRequest, visit_id) -> HttpResponse:
                         + ", ".join(lab.get_test_display() for lab in labs))
     if events:
         children.append(f"{len(events)} adverse event{'s' if len(events) != 1 else ''}: "
-                        + ", ".join(f"{e.term} (grade {e.grade})" for e in events))
+                        + ", ".join(f"{e.term_text} (grade {e.grade})" for e in events))
     return render(request, "patients/confirm_delete.html", {
         "patient": visit.patient, "what": f"the visit of {visit.date:%Y-%m-%d}",
         "children": children, "keeps": "The patient and the other visits stay.",

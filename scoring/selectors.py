@@ -21,6 +21,7 @@ from clinical.charts.trend import trend_figure
 from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_flags
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
 from clinical.rules.safety import safety_monitoring
+from scoring.safety import patient_safety
 from clinical.rules.signals import safety_signals, systemic_signals
 from clinical.record import PatientRecord, Thresholds
 
@@ -144,7 +145,10 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
         "safety_signals": safety_signals(timeline),
         # Next pregnancy test / blood count due (clasi.md section 5): pure rules over the
         # timeline already built, and a field of the loaded patient: no query.
-        "safety_monitoring": safety_monitoring(timeline, today, patient.reproductive_potential),
+        "safety_monitoring": safety_monitoring(
+            timeline, today, patient.reproductive_potential,
+            programme=settings.CLE_PREGNANCY_PROGRAMME,
+        ),
         "course_rows": [
             CourseRow(i, summary, _stop_reason_label(summary.stop_reason))
             for i, summary in enumerate(course_summaries(timeline, limits, today), start=1)
@@ -152,6 +156,8 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
         "thresholds": limits,
         # What she takes today, watched drugs first (drug, dose, since when, on hold).
         "current_treatments": timeline.treatments_on(today),
+        # Safety findings, creatinine clearance, thrombosis (clasi.md 5.1-5.4): no query.
+        **patient_safety(timeline, today),
     }
 
 

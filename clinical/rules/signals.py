@@ -1,9 +1,9 @@
 """Systemic and safety signals shown beside the skin flags (pure).
 
 clasi.md section 3 (end) asks to surface, beside skin flares: anti-dsDNA
-turning positive, C3/C4 falling below the reference range, new proteinuria
-and a recorded SLE diagnosis; section 5 asks to flag ANC < 1.0 x10^9/L and
-platelets < 50 x10^9/L. Signals inform a clinician; they never change a CLASI
+turning positive or rising, C3/C4 falling below the reference range, new
+proteinuria and a recorded SLE diagnosis; section 5.2 asks to grade low
+blood counts with CTCAE v5 (grade 2 and worse are safety signals). Signals inform a clinician; they never change a CLASI
 rule.
 
 Reference ranges are DATA, not code: a site passes its laboratory's ranges.
@@ -17,8 +17,15 @@ c3             0.9      1.8     g/L
 c4             0.1      0.4     g/L
 urine_protein  -        0.5     g/24h       clasi.md section 3 (EULAR/ACR 2019)
 upcr           -        50      mg/mmol     protein/creatinine ratio, same source
-anc            1.0      -       10^9/L      safety limit (clasi.md section 5), not the
-platelets      50       -       10^9/L      normal range: below it, review the dose
+anc            1.0      -       10^9/L      SAFETY_LIMITS: the grade 3 limits the trend
+platelets      50       -       10^9/L      chart divides by (not the normal range)
+=============  =======  ======  ==========  ======================================
+
+Safety signals use CTCAE_LIMITS, the CTCAE v5 grade 2 limits of clasi.md 5.2
+(ANC 1.5, platelets 75 x 10^9/L, haemoglobin 10.0 g/dL): below them a count
+is graded 2, 3 or 4 (clinical.labs.CTCAE_GRADES).
+
+=============  =======  ======  ==========  ======================================
 =============  =======  ======  ==========  ======================================
 
 Interpretations (**project rules** where the docs are silent):
@@ -30,17 +37,20 @@ Interpretations (**project rules** where the docs are silent):
   counting as "within range" for the next one.
 - Systemic signals mark the START of an abnormal episode, so a chronically
   low C3 raises one signal, not one per draw:
-  * anti_dsdna_positive: above range after the previous comparable value was
-    within range (the issue: "after being within it"); a first-ever value
-    above range is the patient's known state, not a change. "Rising" while
-    already positive is not flagged: no threshold for a rise is defined.
+  * anti_dsdna_positive (section 3: "a doubling, or a first value above the
+    range"): a value above range that is the first comparable value, or
+    follows a value within range (turning positive), or is at least twice
+    the previous comparable value while positive (a doubling: rising). A
+    positive value that has not doubled raises nothing.
   * complement_low (C3 or C4) and proteinuria: out of range when the first
     comparable value, or when the previous comparable value was within range.
   * sle_diagnosis: `sle_diagnosed` on or after the first course start
     ("during or after a course"). `sle=True` without a date cannot be placed
     in time and raises nothing (most such patients had SLE before).
-- Safety signals are raised for EVERY value below the limit: each low count
-  asks for a decision about the next dose. A positive pregnancy test is a
+- Safety signals are raised for EVERY count of CTCAE grade 2 or worse (the
+  grade is on the signal): each low count asks for a decision about the next
+  dose. Which of them are urgent (grade 3-4 during a course or within 4
+  weeks after it) is decided by clinical.rules.worklist.safety_items. A positive pregnancy test is a
   safety signal too (lenalidomide is teratogenic, section 5). Creatinine
   clearance needs weight, age and sex, which a timeline does not carry, so
   the kidney check lives where those are known.
@@ -59,6 +69,7 @@ from clinical import labs as lab_table
 from clinical.record import Lab, PatientRecord
 
 __all__ = [
+    "CTCAE_LIMITS",
     "REFERENCE_RANGES",
     "SAFETY_LIMITS",
     "ReferenceRange",
@@ -75,6 +86,7 @@ SignalKind = Literal[
     "sle_diagnosis",
     "neutropenia",
     "thrombocytopenia",
+    "anaemia",
     "pregnancy_positive",
 ]
 
@@ -86,6 +98,7 @@ _TEST_NAMES = {
     "upcr": "Urine protein/creatinine ratio",
     "anc": "ANC",
     "platelets": "Platelets",
+    "hemoglobin": "Haemoglobin",
     "pregnancy": "Pregnancy test",
 }
 
@@ -126,9 +139,15 @@ REFERENCE_RANGES: tuple[ReferenceRange, ...] = (
     ReferenceRange("upcr", None, Decimal("50")),
 )
 
+# The limits the trend chart scales counts by (grade 3 begins below them).
 SAFETY_LIMITS: tuple[ReferenceRange, ...] = (
     ReferenceRange("anc", Decimal("1.0"), None),
     ReferenceRange("platelets", Decimal("50"), None),
+)
+
+# The CTCAE v5 grade 2 limits (clinical.labs.CTCAE_GRADES): below them a count is graded.
+CTCAE_LIMITS: tuple[ReferenceRange, ...] = tuple(
+    ReferenceRange(test, limits[-1][1], None) for test, limits in lab_table.CTCAE_GRADES.items()
 )
 
 
@@ -139,6 +158,14 @@ class Signal:
     test: str | None  # None for the SLE diagnosis
     value: Decimal | str | None
     message: str
+    grade: int | None = None  # the CTCAE v5 grade of a low count
+
+    @property
+    def title(self) -> str:
+        """ "Grade 3 neutropenia" (a graded count), else the message."""
+        if self.grade is None or self.test is None:
+            return self.message
+        return f"Grade {self.grade} {lab_table.CYTOPENIA_NAMES[self.test]}"
 
 
 def _comparable(
@@ -183,14 +210,24 @@ def systemic_signals(
     ranges = tuple(ranges)
     signals: list[Signal] = []
     previous_out: dict[str, bool] = {}  # test -> was the previous comparable value out of range?
+    previous_value: dict[str, Decimal] = {}  # test -> the previous comparable value
     for lab, number, reference in _comparable(
         timeline.labs, ranges, {"anti_dsdna", "c3", "c4", "urine_protein", "upcr"}
     ):
         if lab.test == "anti_dsdna":
             out = reference.above(number)
-            starts = out and previous_out.get(lab.test) is False  # was within range before
+            before = previous_value.get(lab.test)
             kind: SignalKind = "anti_dsdna_positive"
-            words = "above the reference range after being within it"
+            if not out:
+                starts, words = False, ""
+            elif before is None:
+                starts, words = True, "first value, above the reference range"
+            elif not previous_out[lab.test]:
+                starts, words = True, "above the reference range after being within it"
+            else:
+                # Already positive: a doubling of the previous value is a rise worth a look.
+                starts = before > 0 and number >= 2 * before
+                words = f"doubled since the previous value ({_plain(before)} {reference.unit})"
         elif lab.test in ("c3", "c4"):
             out = reference.below(number)
             starts = out and not previous_out.get(lab.test, False)
@@ -202,6 +239,7 @@ def systemic_signals(
             kind = "proteinuria"
             words = "above the reference range"
         previous_out[lab.test] = out
+        previous_value[lab.test] = number
         if starts:
             signals.append(
                 Signal(
@@ -242,23 +280,31 @@ def _sle_signal(timeline: PatientRecord) -> list[Signal]:
 
 
 def safety_signals(
-    timeline: PatientRecord, limits: Iterable[ReferenceRange] = SAFETY_LIMITS
+    timeline: PatientRecord, limits: Iterable[ReferenceRange] = CTCAE_LIMITS
 ) -> list[Signal]:
-    """Every ANC or platelet count below its limit, and every positive pregnancy test."""
+    """Every ANC, platelet or haemoglobin value of CTCAE v5 grade 2 or worse (graded
+    from the canonical value), and every positive pregnancy test."""
     signals: list[Signal] = []
-    for lab, number, limit in _comparable(timeline.labs, limits, {"anc", "platelets"}):
-        if limit.below(number):
-            kind: SignalKind = "neutropenia" if lab.test == "anc" else "thrombocytopenia"
-            signals.append(
-                Signal(
-                    kind=kind,
-                    date=lab.date,
-                    test=lab.test,
-                    value=lab.value,
-                    message=f"{_show(lab, number)} on {lab.date.isoformat()}: below "
-                    f"{limit.low} {limit.unit}, review the lenalidomide dose",
-                )
+    names: dict[str, SignalKind] = {
+        "anc": "neutropenia", "platelets": "thrombocytopenia", "hemoglobin": "anaemia"
+    }
+    for lab, number, limit in _comparable(timeline.labs, limits, set(names)):
+        if not limit.below(number):
+            continue
+        # The grade of the table; a site's stricter limit still reports at least grade 2.
+        grade = lab_table.ctcae_grade(lab.test, number) or 2
+        kind = names[lab.test]
+        signals.append(
+            Signal(
+                kind=kind,
+                date=lab.date,
+                test=lab.test,
+                value=lab.value,
+                message=f"{_show(lab, number)} on {lab.date.isoformat()}: CTCAE grade {grade} "
+                f"(below {limit.low} {limit.unit}), review the lenalidomide dose",
+                grade=grade,
             )
+        )
     for lab in timeline.labs:
         if lab.test == "pregnancy" and str(lab.value).strip().lower() == "positive":
             signals.append(

@@ -28,6 +28,7 @@ WorkKind = Literal[
     "pregnancy_test_overdue",
     "crcl_below_review",
     "flag",
+    "thrombosis_risk",  # never urgent (5.6 does not list it): the patient page only
 ]
 
 # Lower is more urgent (clasi.md 5.6). Flags come last, newest first among them.
@@ -37,6 +38,7 @@ URGENCY: dict[str, int] = {
     "pregnancy_test_overdue": 2,
     "crcl_below_review": 3,
     "flag": 4,
+    "thrombosis_risk": 5,
 }
 
 
@@ -86,39 +88,18 @@ def safety_items(
 ) -> list[WorkItem]:
     """The safety findings of a record as of `today` (urgent ones have urgent=True).
 
-    First version: a positive pregnancy test and ANC < 1.0 / platelets < 50
-    (grade 3-4). The safety issue (#11) completes it: CTCAE grades from
-    canonical units, the pregnancy programme (overdue test), creatinine
-    clearance, the 4-weeks-after window.
+    The rules are clinical.rules.safety.safety_findings (clasi.md 5.1-5.4):
+    a positive pregnancy test on or after a teratogen course's start; CTCAE
+    grade 2-4 cytopenias (grade 3-4 during a course or within 4 weeks after
+    it urgent); a pregnancy test overdue on a running course; creatinine
+    clearance below `crcl_review_ml_min` on a running lenalidomide course;
+    the thrombosis signal (never urgent).
     """
-    from clinical.rules.signals import safety_signals  # local: signals imports record only
+    from clinical.rules.safety import safety_findings  # local: safety imports this module
 
-    del programme, crcl_review_ml_min
-    items: list[WorkItem] = []
-    for signal in safety_signals(record.as_of(today)):
-        if signal.kind == "pregnancy_positive":
-            items.append(
-                WorkItem(
-                    kind="pregnancy_positive",
-                    key=safety_key("pregnancy_positive", signal.date),
-                    date=signal.date,
-                    title="Positive pregnancy test",
-                    action="Stop lenalidomide now and refer (teratogen)",
-                    detail=signal.message,
-                )
-            )
-        else:
-            items.append(
-                WorkItem(
-                    kind="cytopenia",
-                    key=safety_key(f"cytopenia_{signal.test}", signal.date),
-                    date=signal.date,
-                    title="Neutropenia" if signal.test == "anc" else "Thrombocytopenia",
-                    action="Interrupt or reduce lenalidomide; repeat the count",
-                    detail=signal.message,
-                )
-            )
-    return items
+    return safety_findings(
+        record, today, programme=programme, crcl_review_ml_min=crcl_review_ml_min
+    )
 
 
 def worklist(

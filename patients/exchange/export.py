@@ -70,6 +70,18 @@ def _lab(lab: Lab) -> dict[str, Any]:
     return out
 
 
+def _event(event: Any) -> dict[str, Any]:
+    """An adverse event; the version 2 keys only when recorded."""
+    out: dict[str, Any] = {"term": event.term, "grade": event.grade}
+    if event.term_other:
+        out["term_other"] = event.term_other
+    if event.attribution:
+        out["attribution"] = event.attribution
+    if event.action:
+        out["action"] = event.action
+    return out
+
+
 def _visit(visit: Visit, items: Any, labs: list[Lab]) -> dict[str, Any]:
     out: dict[str, Any] = {"date": visit.date.isoformat()}
     if items is not None:
@@ -81,8 +93,7 @@ def _visit(visit: Visit, items: Any, labs: list[Lab]) -> dict[str, Any]:
         )
     if visit.adverse_events:
         out["adverse_events"] = [
-            {"term": e.term, "grade": e.grade}
-            for e in sorted(visit.adverse_events, key=lambda e: (e.term, e.grade))
+            _event(e) for e in sorted(visit.adverse_events, key=lambda e: (e.term, e.grade, e.term_other))
         ]
     if visit.weight_kg is not None:
         out["weight_kg"] = json_number(visit.weight_kg)

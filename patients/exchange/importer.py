@@ -131,7 +131,7 @@ class VisitIn:
     date: dt.date
     exam: Exam | None
     labs: list[LabIn]
-    events: list[tuple[str, int]]
+    events: list[tuple[str, int, str, str, str]]  # term, grade, term_other, attribution, action
     note: str
     weight_kg: Decimal | None = None
 
@@ -377,6 +377,7 @@ _V2_KEYS = {
     "patient": ("history", "photo_consent"),
     "course": ("drug_name", "interruptions"),
     "visit": ("weight_kg", "photos"),
+    "adverse_event": ("term_other", "attribution", "action"),
 }
 _V1_DRUGS = ("lenalidomide",)
 _V1_TESTS = tuple(t for t in LabTest.values if t != LabTest.UPCR)
@@ -404,6 +405,10 @@ def _v2_in_v1(doc: dict) -> tuple[tuple[int, ...], DocumentError] | None:
                 for m, lab in enumerate(_list(visit.get("labs"))):
                     if isinstance(lab, dict) and lab.get("test") == LabTest.UPCR:
                         found.append((*here, "visits", j, "labs", m, "test"))
+                for m, event in enumerate(_list(visit.get("adverse_events"))):
+                    if isinstance(event, dict):
+                        found += [(*here, "visits", j, "adverse_events", m, key)
+                                  for key in _V2_KEYS["adverse_event"] if key in event]
     if not found:
         return None
     where = min(found, key=lambda parts: _position(doc, parts))
@@ -585,7 +590,16 @@ def _parse_visit(here: str, raw: dict, birth: dt.date | None, today: dt.date) ->
         problem, unit = rules.lab_problem(lab["test"], value, result, lab.get("unit", ""))
         _refuse(where, problem)
         labs.append(LabIn(lab["test"], value, result, unit))
-    events = [(e["term"].strip(), e["grade"]) for e in raw.get("adverse_events", [])]
+    events = []
+    for k, e in enumerate(raw.get("adverse_events", [])):
+        event = rules.AdverseEventInput(
+            e["term"].strip(), e["grade"], e.get("term_other", "").strip(),
+            e.get("attribution", ""), e.get("action", ""),
+        )
+        for name, message in rules.ae_problems(event):
+            raise DocumentError(f"{here}.adverse_events[{k}].{name}", message.rstrip("."))
+        other = event.term_other if event.term == "other" else ""
+        events.append((event.term, event.grade, other, event.attribution, event.action))
     # Already validated by _exam_errors_first; parsing again is cheap and typed.
     exam = parse_exam(raw["clasi"]) if "clasi" in raw else None
     return VisitIn(date, exam, labs, events, raw.get("note", ""), weight)
@@ -838,8 +852,11 @@ def _write(
                 for lab in v.labs
             )
             rows[AdverseEvent].extend(
-                AdverseEvent(id=uuid.uuid4(), visit_id=visit.id, term=term, grade=grade)
-                for term, grade in v.events
+                AdverseEvent(
+                    id=uuid.uuid4(), visit_id=visit.id, term=term, grade=grade,
+                    term_other=other, attribution=attribution, action=action,
+                )
+                for term, grade, other, attribution, action in v.events
             )
         result.courses += len(p.courses)
         result.visits += len(p.visits)

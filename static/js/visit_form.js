@@ -149,13 +149,13 @@
   // -- units, terms ------------------------------------------------------------------
 
   function unitsOutOfTabOrder() {
-    Array.prototype.forEach.call(form.querySelectorAll("input.unit"), function (unit) {
+    Array.prototype.forEach.call(form.querySelectorAll(".unit"), function (unit) {
       if (unit.value === unit.getAttribute("data-default")) { unit.tabIndex = -1; }
     });
   }
 
   function unitsInTabOrder() {
-    var units = form.querySelectorAll("input.unit");
+    var units = form.querySelectorAll(".unit");
     Array.prototype.forEach.call(units, function (unit) { unit.removeAttribute("tabindex"); });
     if (units.length) { focusField(units[0]); }
   }
@@ -196,7 +196,7 @@
     if (event.key === "ArrowRight" && el.tagName === "INPUT" && el.name && /^lab-.*-value$/.test(el.name) &&
         el.selectionStart === el.value.length) {
       // The end of a lab result: on to its unit, even when Tab skips it.
-      var unit = form.querySelector("input[name='" + el.name.replace(/-value$/, "-unit") + "']");
+      var unit = form.querySelector("[name='" + el.name.replace(/-value$/, "-unit") + "']");
       if (unit) { event.preventDefault(); focusField(unit); }
       return;
     }
@@ -276,6 +276,10 @@
   form.addEventListener("keydown", onKeydown);
   form.addEventListener("input", function (event) {
     if (isCell(event.target)) { onCellInput(event); }
+    if (event.target.classList && event.target.classList.contains("unit")) { event.target.removeAttribute("tabindex"); }
+  });
+  // A unit <select> changed: back in the Tab order (some browsers send only "change").
+  form.addEventListener("change", function (event) {
     if (event.target.classList && event.target.classList.contains("unit")) { event.target.removeAttribute("tabindex"); }
   });
   form.addEventListener("click", function (event) {

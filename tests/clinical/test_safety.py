@@ -52,7 +52,7 @@ PRE = (preg(-12), preg(0))
 
 
 def pregnancy(tl: PatientRecord, today: int):
-    return pregnancy_monitoring(tl, day(today), reproductive_potential=True)
+    return pregnancy_monitoring(tl, day(today), reproductive_potential=True, programme="us")
 
 
 # -- who is monitored ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinical.rules.signals import (
+    CTCAE_LIMITS,
     REFERENCE_RANGES,
     SAFETY_LIMITS,
     ReferenceRange,
@@ -61,10 +62,21 @@ def test_anti_dsdna_at_the_upper_limit_is_within_range():
     assert kinds(signals) == [("anti_dsdna_positive", on(60))]
 
 
-def test_anti_dsdna_positive_from_the_first_value_is_not_a_change():
-    # The issue: "above its reference range after being within it".
+def test_anti_dsdna_first_value_above_range_and_its_doubling_are_signals():
+    # clasi.md section 3: "a doubling, or a first value above the range".
     labs = [lab(0, "anti_dsdna", 40, "IU/mL"), lab(60, "anti_dsdna", 80, "IU/mL")]
-    assert systemic_signals(timeline(*labs)) == []
+    signals = systemic_signals(timeline(*labs))
+    assert kinds(signals) == [("anti_dsdna_positive", on(0)), ("anti_dsdna_positive", on(60))]
+    assert "first value" in signals[0].message
+    assert "doubled since the previous value (40 IU/mL)" in signals[1].message
+
+
+def test_anti_dsdna_rising_less_than_double_while_positive_is_not_a_signal():
+    labs = [lab(0, "anti_dsdna", 40, "IU/mL"), lab(30, "anti_dsdna", 79, "IU/mL"),
+            lab(60, "anti_dsdna", 158, "IU/mL")]
+    # 79 < 2 x 40: nothing; 158 = 2 x 79: a doubling of the previous value.
+    assert kinds(systemic_signals(timeline(*labs))) == [
+        ("anti_dsdna_positive", on(0)), ("anti_dsdna_positive", on(60))]
 
 
 def test_anti_dsdna_turning_positive_again_is_a_new_signal():
@@ -83,8 +95,10 @@ def test_a_value_in_another_unit_is_skipped_not_compared():
     labs = [lab(0, "anti_dsdna", 5, "U/mL"), lab(30, "anti_dsdna", 25, "U/mL")]
     assert systemic_signals(timeline(*labs)) == []
     # ...and it does not count as the "within range" value before a positive one.
+    # The 25 IU/mL is then the first comparable value: positive as a first value.
     labs = [lab(0, "anti_dsdna", 5, "U/mL"), lab(30, "anti_dsdna", 25, "IU/mL")]
-    assert systemic_signals(timeline(*labs)) == []
+    (signal,) = systemic_signals(timeline(*labs))
+    assert signal.date == on(30) and "first value" in signal.message
 
 
 def test_unit_spelling_is_forgiven_for_the_same_unit():
@@ -186,17 +200,35 @@ def test_sle_without_a_date_or_without_a_course_raises_nothing():
 
 
 @pytest.mark.parametrize(
-    ("test", "value", "kind"),
+    ("test", "value", "kind", "grade"),
     [
-        ("anc", "0.99", "neutropenia"),
-        ("anc", "1.0", None),
-        ("platelets", "49", "thrombocytopenia"),
-        ("platelets", "50", None),
+        ("anc", "1.49", "neutropenia", 2),
+        ("anc", "1.5", None, None),
+        ("anc", "0.99", "neutropenia", 3),
+        ("anc", "1.0", "neutropenia", 2),
+        ("anc", "0.49", "neutropenia", 4),
+        ("anc", "0.5", "neutropenia", 3),
+        ("platelets", "74", "thrombocytopenia", 2),
+        ("platelets", "75", None, None),
+        ("platelets", "49", "thrombocytopenia", 3),
+        ("platelets", "50", "thrombocytopenia", 2),
+        ("platelets", "24", "thrombocytopenia", 4),
     ],
 )
-def test_safety_limits(test, value, kind):
+def test_safety_limits_are_the_ctcae_grades(test, value, kind, grade):
     signals = safety_signals(timeline(lab(14, test, value, "x10^9/L")))
     assert kinds(signals) == ([(kind, on(14))] if kind else [])
+    assert [s.grade for s in signals] == ([grade] if grade else [])
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "grade"),
+    [("9.9", "g/dL", 2), ("10", "g/dL", None), ("79", "g/L", 3), ("80", "g/L", 2)],
+)
+def test_haemoglobin_is_graded_in_g_per_dl(value, unit, grade):
+    signals = safety_signals(timeline(lab(14, "hemoglobin", value, unit)))
+    assert [s.grade for s in signals] == ([grade] if grade else [])
+    assert all(s.kind == "anaemia" for s in signals)
 
 
 def test_every_low_count_is_a_safety_signal():
@@ -207,10 +239,12 @@ def test_every_low_count_is_a_safety_signal():
         lab(28, "anc", "900", "cells/uL"),
     ]
     signals = safety_signals(timeline(*labs))
+    # 1.5 is not below the grade 2 limit (1.5): not graded.
     assert kinds(signals) == [("neutropenia", on(7)), ("neutropenia", on(14)), ("neutropenia", on(28))]
     assert signals[0].message == (
-        "ANC 0.8 10^9/L on 2020-01-13: below 1.0 10^9/L, review the lenalidomide dose"
+        "ANC 0.8 10^9/L on 2020-01-13: CTCAE grade 3 (below 1.5 10^9/L), review the lenalidomide dose"
     )
+    assert signals[0].title == "Grade 3 neutropenia"
     assert signals[2].message.startswith("ANC 900 cells/uL (= 0.9 10^9/L) on ")
 
 
@@ -246,6 +280,7 @@ def test_reference_ranges_are_data_a_site_can_replace():
     assert systemic_signals(timeline(*labs), ranges=local) == []
     assert {r.test for r in REFERENCE_RANGES} == {"anti_dsdna", "c3", "c4", "urine_protein", "upcr"}
     assert {r.test for r in SAFETY_LIMITS} == {"anc", "platelets"}
+    assert {r.test for r in CTCAE_LIMITS} == {"anc", "platelets", "hemoglobin"}
 
 
 def test_missing_or_non_numeric_values_are_skipped():

@@ -43,7 +43,8 @@ def _item(html: str, kind: str) -> str | None:
     return f"{found.group(1)}: {re.sub(r'<[^>]+>', '', found.group(2))}"
 
 
-def test_on_course_without_pregnancy_test_shows_overdue_and_missing(client_a, clinic_a):
+def test_on_course_without_pregnancy_test_shows_overdue_and_missing(client_a, clinic_a, settings):
+    settings.CLE_PREGNANCY_PROGRAMME = "us"
     patient = _patient(clinic_a, "SYN-MON1", reproductive_potential=True)
     start_course(patient, start=ago(10), mg=Decimal("5"))
     html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
@@ -58,7 +59,8 @@ def test_on_course_without_pregnancy_test_shows_overdue_and_missing(client_a, cl
     assert counts is not None and f"OVERDUE since {ago(3).isoformat()}" in counts
 
 
-def test_tests_on_time_show_the_next_due_date_in_the_plain_style(client_a, clinic_a):
+def test_tests_on_time_show_the_next_due_date_in_the_plain_style(client_a, clinic_a, settings):
+    settings.CLE_PREGNANCY_PROGRAMME = "us"
     patient = _patient(clinic_a, "SYN-MON2", reproductive_potential=True)
     negative = LabInput(test="pregnancy", result="negative")
     record_visit(patient, date=ago(42), labs=[negative])
@@ -109,3 +111,28 @@ def test_the_box_costs_no_query(client_a, clinic_a, django_assert_num_queries):
     with django_assert_num_queries(PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()):
         page = client_a.get(reverse("patients:detail", args=[patient.pk]))
     assert _item(page.content.decode(), "pregnancy") is not None
+
+
+def test_the_box_says_which_programme_it_follows(client_a, clinic_a, settings):
+    patient = _patient(clinic_a, "SYN-MON7", reproductive_potential=True)
+    start_course(patient, start=ago(10), mg=Decimal("5"))
+    url = reverse("patients:detail", args=[patient.pk])
+    html = client_a.get(url).content.decode()  # eu: the default
+    assert "EU Pregnancy Prevention Programme" in html
+    item = _item(html, "pregnancy")
+    # EU: one negative test in the 3 days before the start; none: due on the start day.
+    assert f"Pregnancy test OVERDUE since {ago(10).isoformat()}" in item
+    assert "negative test within the 3 days before the start" in item
+    settings.CLE_PREGNANCY_PROGRAMME = "us"
+    html = client_a.get(url).content.decode()
+    assert "US REMS programme" in html and "EU Pregnancy" not in html
+
+
+def test_a_man_with_potential_gets_counselling_not_pregnancy_tests(client_a, clinic_a):
+    patient = create_patient(clinic_a, code="SYN-MON8", sex="M", birth_date=dt.date(1980, 1, 1),
+                             reproductive_potential=True)
+    start_course(patient, start=ago(10), mg=Decimal("5"))
+    html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert _item(html, "pregnancy") is None
+    assert 'data-monitoring="counselling"' in html and "Condom counselling" in html
+    assert "Pregnancy test overdue" not in html
