@@ -245,6 +245,7 @@ def _photo_trace(photos: Mapping[dt.date, tuple[int, str]], y: float) -> dict[st
         x=[_iso(day) for day in days],
         y=[y] * len(days),
         name=PHOTO_TRACE_NAME,
+        uid="photographs",  # a stable class on the SVG group, for scripts and tests
         mode="markers",
         marker={
             "symbol": "square",
