@@ -160,7 +160,11 @@
       var narrow = isNarrow(el, figure);
       if (narrow === el._cleNarrow) return;
       el._cleNarrow = narrow;
-      window.Plotly.relayout(el, narrowUpdate(figure, narrow));
+      // A relayout of the height switches plotly's autosize off (the width would
+      // stay frozen at this size): switch it back on so the chart fits the page again.
+      window.Plotly.relayout(el, narrowUpdate(figure, narrow)).then(function () {
+        return window.Plotly.relayout(el, { autosize: true });
+      });
     });
   }
 

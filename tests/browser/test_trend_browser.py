@@ -168,3 +168,34 @@ def test_chart_spans_the_record_zooms_by_keyboard_and_links_photographs(
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(f"**/photos/visits/{photographed.pk}/")
     assert errors == []
+
+
+def test_the_chart_follows_the_window_from_tablet_to_phone_and_back(
+    page, live_server, transactional_db, clinic_a, clinician_a
+):
+    # Seen by hand: switching the phone layout off relayouted the height, which turned
+    # plotly's autosize off and left the chart 371 px wide on a 1440 px page.
+    patient = build_history(clinic_a, "SYN-RESIZE", n_visits=8, clinician=clinician_a)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, live_server, clinician_a.username)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.wait_for_selector('.chart[data-rendered="true"] svg.main-svg')
+    chart = page.locator('.chart[data-figure-id="trend-figure"]')
+
+    def state():
+        return chart.evaluate("el => [el.clientWidth, Math.round(el._fullLayout.width), el._fullLayout.xaxis4.nticks]")
+
+    def settle(expect_narrow: bool):
+        for _ in range(50):
+            width, plotted, nticks = state()
+            if abs(width - plotted) <= 2 and (nticks == 4) == expect_narrow:
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError(state())
+
+    settle(False)
+    page.set_viewport_size({"width": 390, "height": 844})
+    settle(True)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    settle(False)
+    assert state()[0] > 900
