@@ -2,14 +2,19 @@
 
 `trend_figure` answers the clinician's question before tapering or stopping
 lenalidomide: "how has the skin moved against the drug, and is a flare
-starting?". Two panels share one time axis:
+starting?". Four rows share one time axis, which spans the record (first to
+last entry, with a margin), never stretched to today:
 
-- top: CLASI-A and CLASI-D, every course as a shaded band labelled with the
-  drug, the dose in force as a step line (mg/day, right axis) with each step
-  labelled "10 mg alternate days", withdrawals as dashed verticals, flagged
-  visits as red diamonds ("Flare flag"), the severity limits 9 and 20 as
-  dotted guides;
-- bottom: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
+- CLASI: CLASI-A and CLASI-D, every course as a shaded band labelled with the
+  drug, withdrawals as dashed verticals, flagged visits as red diamonds
+  ("Flare flag"), the severity limits 9 and 20 as dotted guides, and under
+  CLASI 0 a strip of green squares for the visits with photographs (a click
+  opens them);
+- dose: the watched drug's dose in force as a step line (mg/day) with each
+  step labelled "10 mg alternate days", in a lane of its own so no label
+  crosses the CLASI line;
+- other treatments: one bar per drug, hatched while on hold;
+- labs: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
   LIMIT on a log axis. The five tests have four units and scales from 0.1 g/L
   to 400 x10^9/L; five y axes are unreadable on a tablet. Dividing each value
   by the limit a clinician judges it by (anti-dsDNA by its upper limit, C3,
@@ -20,9 +25,11 @@ starting?". Two panels share one time axis:
   canonical unit (clinical.labs); a stored value whose unit is off the test's
   list is left off and counted in a note.
 
-The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
-that travels to the page through `json_script` and is drawn by
-static/js/charts.js.
+The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...,
+"zoom": ..., "narrow": ...}) that travels to the page through `json_script` and
+is drawn by static/js/charts.js: "zoom" lists the time spans its buttons offer
+(the whole record, the last 12 and 6 months), "narrow" the layout changes for a
+phone (fewer ticks, thin margins, no severity words).
 """
 
 from __future__ import annotations
@@ -256,7 +263,7 @@ def _photo_trace(photos: Mapping[dt.date, tuple[int, str]], y: float) -> dict[st
         text=[f"{n} photograph{'s' if n != 1 else ''}" for n in counts],
         customdata=[[photos[day][1]] for day in days],
         meta="link",
-        hovertemplate="%{x|%Y-%m-%d}<br><b>%{text}</b><br>click to open<extra></extra>",
+        hovertemplate="%{x|%Y-%m-%d}<br><b>%{text}</b><br>click or tap to open<extra></extra>",
     )
 
 
