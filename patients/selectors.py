@@ -8,6 +8,7 @@ one query per row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -442,12 +443,18 @@ class ChartRow:
     dose: str  # the treatments in force that day, "" when none
     labs: tuple[str, ...]  # CHART_LABS' values with their unit, "" when not done
     flags: tuple[str, ...]  # labels of the flags this visit raised
+    # (how many photographs, their page) when the visit has any: the chart's markers as links
+    photos: tuple[int, str] | None = None
 
 
-def chart_rows(record: PatientRecord, flags) -> list[ChartRow]:
+def chart_rows(
+    record: PatientRecord, flags, photos: Mapping[dt.date, tuple[int, str]] | None = None
+) -> list[ChartRow]:
     """The numbers behind the patient's trend chart, one row per visit, from
     the record already read (no query). The treatments column says what was
-    in force that day in the record's own words."""
+    in force that day in the record's own words; `photos` is the chart's
+    photograph markers (scoring.selectors.photo_marks), keyed by visit date."""
+    photos = photos or {}
     raised: dict[str, list[str]] = {}
     for flag in flags:
         raised.setdefault(flag.visit_id, []).append(flag.label)
@@ -467,6 +474,7 @@ def chart_rows(record: PatientRecord, flags) -> list[ChartRow]:
             treatments_text(treatments) if treatments else "",
             values,
             tuple(raised.get(visit.id, ())),
+            photos.get(visit.date),
         ))
     return rows
 

@@ -154,7 +154,8 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     }
     # The chart's text alternative: its numbers, one row per visit.
     context["chart_rows"] = selectors.chart_rows(
-        record, [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])])
+        record, [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])],
+        context["photo_marks"])
     return render(request, "patients/patient_detail.html", context)
 
 

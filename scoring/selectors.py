@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.access import scoped
 from patients.models import Patient, StopReason
 from patients.snapshot import record_for, records_for
+from photos.models import Photo
 from clinical.charts.trend import trend_figure
 from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_flags
 from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
@@ -103,11 +105,28 @@ def current_flags(timeline: PatientRecord, today: dt.date | None = None) -> list
     return find_flags(timeline, thresholds(), today or timezone.localdate())
 
 
+def photo_marks(patient: Patient) -> dict[dt.date, tuple[int, str]]:
+    """{visit date: (how many photographs, that visit's photographs page)}: ONE
+    grouped query, whatever the number of photographs (the trend's markers and
+    the chart table's links; one visit a day per patient, so the date is a key)."""
+    rows = (
+        Photo.objects.filter(visit__patient=patient)
+        .values("visit_id", "visit__date")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        row["visit__date"]: (row["n"], reverse("photos:visit", args=[row["visit_id"]]))
+        for row in rows
+    }
+
+
 def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
     """Context for the patient page's treatments, trend chart, flags and course summary.
 
     `timeline` is patients.snapshot.record_for(patient), already loaded: the
-    analysis runs ONE query (the acknowledgements), whatever the number of visits.
+    analysis runs TWO queries (the acknowledgements, the photographs per visit),
+    whatever the number of visits or photographs.
     """
     today = timezone.localdate()
     limits = thresholds()
@@ -119,6 +138,7 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
     views = [FlagView(flag, ack_by_key.get(flag.key)) for flag in flags]
     live_keys = {flag.key for flag in flags}
     has_data = bool(timeline.assessments or timeline.courses or timeline.labs)
+    photos = photo_marks(patient)
     figure = (
         trend_figure(
             timeline,
@@ -126,6 +146,7 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
             acknowledged=ack_by_key.keys(),
             thresholds=limits,
             today=today,
+            photos=photos,
         )
         if has_data
         else None
@@ -134,6 +155,7 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
     stale = [a for a in acks if a.flag_key not in live_keys]
     return {
         "trend_figure": figure,
+        "photo_marks": photos,
         # Newest first: the banner a clinician must read first is the latest.
         "open_flags": [v for v in reversed(views) if v.open],
         "acknowledged_flags": acknowledged,

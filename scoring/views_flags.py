@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import log_patients_shown
 from clinic.access import can_write, get_for_user
+from patients.selectors import chart_rows
 from patients.snapshot import record_for
 from patients.models import Patient
 from scoring import selectors, services
@@ -28,10 +29,14 @@ def attention(request: HttpRequest) -> HttpResponse:
 
 def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
     record = record_for(patient)
+    analysis = selectors.patient_analysis(patient, record)
+    # The chart's table (its text alternative) comes back with the swapped section too.
+    flags = [fv.flag for fv in (*analysis["open_flags"], *analysis["acknowledged_flags"])]
     return {
         "patient": patient,
         "can_write": can_write(patient),
-        **selectors.patient_analysis(patient, record),
+        **analysis,
+        "chart_rows": chart_rows(record, flags, analysis["photo_marks"]),
         **extra,
     }
 

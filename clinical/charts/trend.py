@@ -2,14 +2,19 @@
 
 `trend_figure` answers the clinician's question before tapering or stopping
 lenalidomide: "how has the skin moved against the drug, and is a flare
-starting?". Two panels share one time axis:
+starting?". Four rows share one time axis, which spans the record (first to
+last entry, with a margin), never stretched to today:
 
-- top: CLASI-A and CLASI-D, every course as a shaded band labelled with the
-  drug, the dose in force as a step line (mg/day, right axis) with each step
-  labelled "10 mg alternate days", withdrawals as dashed verticals, flagged
-  visits as red diamonds ("Flare flag"), the severity limits 9 and 20 as
-  dotted guides;
-- bottom: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
+- CLASI: CLASI-A and CLASI-D, every course as a shaded band labelled with the
+  drug, withdrawals as dashed verticals, flagged visits as red diamonds
+  ("Flare flag"), the severity limits 9 and 20 as dotted guides, and under
+  CLASI 0 a strip of green squares for the visits with photographs (a click
+  opens them);
+- dose: the watched drug's dose in force as a step line (mg/day) with each
+  step labelled "10 mg alternate days", in a lane of its own so no label
+  crosses the CLASI line;
+- other treatments: one bar per drug, hatched while on hold;
+- labs: anti-dsDNA, C3, C4, ANC and platelets, each as a MULTIPLE OF ITS
   LIMIT on a log axis. The five tests have four units and scales from 0.1 g/L
   to 400 x10^9/L; five y axes are unreadable on a tablet. Dividing each value
   by the limit a clinician judges it by (anti-dsDNA by its upper limit, C3,
@@ -20,18 +25,21 @@ starting?". Two panels share one time axis:
   canonical unit (clinical.labs); a stored value whose unit is off the test's
   list is left off and counted in a note.
 
-The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...})
-that travels to the page through `json_script` and is drawn by
-static/js/charts.js.
+The figure is returned as a plain JSON-able dict ({"data": ..., "layout": ...,
+"zoom": ..., "narrow": ...}) that travels to the page through `json_script` and
+is drawn by static/js/charts.js: "zoom" lists the time spans its buttons offer
+(the whole record, the last 12 and 6 months), "narrow" the layout changes for a
+phone (fewer ticks, thin margins, no severity words).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +61,7 @@ from clinical.record import (
 __all__ = [
     "FLAG_TRACE_NAME",
     "ACK_FLAG_TRACE_NAME",
+    "PHOTO_TRACE_NAME",
     "LAB_SERIES",
     "SEVERITY_LIMITS",
     "trend_figure",
@@ -75,11 +84,12 @@ LAB_SERIES: tuple[tuple[str, str, str, str], ...] = (
     ("platelets", "Platelets", "#a6761d", "low"),
 )
 
-# Where each panel's traces go: (x axis, y axis) in the three-row layout below.
+# Where each panel's traces go: (x axis, y axis) in the four-row layout below.
 _CLASI_AXES = ("x", "y")
-_DOSE_AXES = ("x", "y2")  # the secondary y axis of the top row
-_LANE_AXES = ("x2", "y3")  # the lane of the treatments not watched for flares
-_LAB_AXES = ("x3", "y4")
+_DOSE_AXES = ("x2", "y2")  # the dose lane: its own strip, so no label crosses the CLASI line
+_LANE_AXES = ("x3", "y3")  # the lane of the treatments not watched for flares
+_LAB_AXES = ("x4", "y4")
+_X_AXES = ("xaxis", "xaxis2", "xaxis3", "xaxis4")
 _HOLD_PATTERN = {"shape": "/", "fgcolor": "#8a94a6", "bgcolor": "rgba(255,255,255,0.6)", "size": 8}
 _LANE_COLOUR = "#4f7f63"
 HOLD_TRACE_NAME = "On hold"
@@ -87,19 +97,19 @@ HOLD_TRACE_NAME = "On hold"
 
 @functools.lru_cache(maxsize=1)
 def _skeleton() -> str:
-    """The two-row layout with shared x axes, built once by plotly's make_subplots.
+    """The four-row layout with shared x axes, built once by plotly's make_subplots:
+    CLASI, the dose of the watched drugs, the other treatments, the labs.
 
     Traces, shapes and annotations are then plain dicts: plotly's Python-side
     validation of 200-point traces cost ~40 ms a page; tests validate the
     whole figure with plotly.graph_objects.Figure instead.
     """
     fig = make_subplots(
-        rows=3,
+        rows=4,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.05,
-        row_heights=[0.56, 0.12, 0.32],
-        specs=[[{"secondary_y": True}], [{}], [{}]],
+        vertical_spacing=0.035,
+        row_heights=[0.47, 0.13, 0.11, 0.29],
     )
     return json.dumps(fig.to_plotly_json()["layout"])
 
@@ -221,6 +231,54 @@ def _lab_traces(timeline: PatientRecord) -> tuple[list[dict[str, Any]], int]:
     return traces, skipped
 
 
+# The row of photograph markers: a strip under CLASI 0, where no score, flag or
+# label (the withdrawal's sits at the top) can hide a marker.
+_PHOTO_Y = -2.5
+_PHOTO_FLOOR = -4.5
+_PHOTO_COLOUR = "#0f766e"
+PHOTO_TRACE_NAME = "Photographs"
+
+
+def _photo_trace(photos: Mapping[dt.date, tuple[int, str]], y: float) -> dict[str, Any]:
+    """One marker per visit with photographs, in a strip under the CLASI line.
+
+    `meta: "link"` tells static/js/charts.js that a click on a point opens the
+    address in its customdata (the visit's photographs); the chart's table
+    carries the same links for the keyboard and screen readers.
+    """
+    days = sorted(photos)
+    counts = [photos[day][0] for day in days]
+    return _scatter(
+        x=[_iso(day) for day in days],
+        y=[y] * len(days),
+        name=PHOTO_TRACE_NAME,
+        uid="photographs",  # a stable class on the SVG group, for scripts and tests
+        mode="markers",
+        marker={
+            "symbol": "square",
+            "size": 11,
+            "color": _PHOTO_COLOUR,
+            "line": {"color": "#ffffff", "width": 1.5},
+        },
+        text=[f"{n} photograph{'s' if n != 1 else ''}" for n in counts],
+        customdata=[[photos[day][1]] for day in days],
+        meta="link",
+        hovertemplate="%{x|%Y-%m-%d}<br><b>%{text}</b><br>click or tap to open<extra></extra>",
+    )
+
+
+def _record_dates(timeline: PatientRecord) -> list[dt.date]:
+    """Every dated entry of the record: what the time axis spans."""
+    dates = [a.date for a in timeline.assessments] + [lab.date for lab in timeline.labs]
+    dates += [v.date for v in timeline.visits]
+    for course in timeline.courses:
+        dates += [course.start] + ([course.end] if course.end else [])
+        dates += [step.date for step in course.doses]
+        for hold in course.interruptions:
+            dates += [hold.start] + ([hold.end] if hold.end else [])
+    return dates
+
+
 def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
     """The course's daily dose as a step line, each step labelled with its schedule."""
     if not course.doses:
@@ -248,7 +306,9 @@ def _dose_trace(course: Course, until: dt.date) -> dict[str, Any] | None:
         line={"shape": "hv", "color": _DOSE_COLOUR, "width": 2},
         marker={"size": 5, "color": _DOSE_COLOUR},
         text=texts,
-        textposition="top right",
+        # Above and below the line in turn: two steps a few weeks apart (a phone's
+        # few pixels) never print their labels over each other.
+        textposition=["top right" if i % 2 == 0 else "bottom right" for i in range(len(texts))],
         textfont={"size": 11, "color": "#6d3f63"},
         hovertext=hovers,
         hovertemplate="%{hovertext}<extra></extra>",
@@ -346,16 +406,20 @@ def trend_figure(
     acknowledged: Iterable[str] = (),
     thresholds: Thresholds = Thresholds(),
     today: dt.date | None = None,
+    photos: Mapping[dt.date, tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
     """The patient's trend chart as a plotly figure dict (see the module docstring).
 
     `acknowledged` holds flag keys already acknowledged (drawn as open
     diamonds); `today` closes the band of a course still running (defaults to
-    the latest date in the record so the function stays free of the clock).
+    the latest date in the record so the function stays free of the clock);
+    it never widens the time axis, which spans the record. `photos` maps a
+    visit's date to (how many photographs, the address of that visit's
+    photographs): each such visit gets a marker that links there.
     """
     acknowledged = set(acknowledged)
-    dates = [a.date for a in timeline.assessments] + [lab.date for lab in timeline.labs]
-    dates += [c.start for c in timeline.courses] + [c.end for c in timeline.courses if c.end]
+    photos = photos or {}
+    dates = _record_dates(timeline) + list(photos)
     last_day = today or (max(dates) if dates else None)
 
     data: list[dict[str, Any]] = []
@@ -418,6 +482,11 @@ def trend_figure(
             )
         )
 
+    mild, moderate = SEVERITY_LIMITS
+    top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [moderate])
+    if photos:
+        data.append(_photo_trace(photos, _PHOTO_Y))
+
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     dose_traces = []
@@ -469,9 +538,12 @@ def trend_figure(
         if trace is not None:
             dose_traces.append(trace)
 
+    span = (min(dates), max(dates)) if dates else None
     for event in events(timeline, thresholds):
         if event.kind != "withdrawal":
             continue
+        # In the last third of the record the label reads leftwards, inside the plot.
+        late = span is not None and (event.date - span[0]) > (span[1] - span[0]) * 2 / 3
         shapes.append(
             {
                 "type": "line",
@@ -492,7 +564,7 @@ def trend_figure(
                 "yref": "y domain",
                 "x": _iso(event.date),
                 "y": 0.97,
-                "xanchor": "left",
+                "xanchor": "right" if late else "left",
                 "yanchor": "top",
                 "showarrow": False,
                 "font": {"size": 11, "color": "#14335c"},
@@ -500,7 +572,6 @@ def trend_figure(
             }
         )
 
-    mild, moderate = SEVERITY_LIMITS
     for limit in SEVERITY_LIMITS:
         shapes.append(
             {
@@ -515,6 +586,7 @@ def trend_figure(
                 "line": {"color": "#9a6b00", "width": 1, "dash": "dot"},
             }
         )
+    severity_labels = []
     for text, y, anchor in (
         (f"mild ≤ {mild}", mild, "top"),
         (f"moderate {mild + 1}–{moderate}", moderate, "top"),
@@ -533,6 +605,7 @@ def trend_figure(
                 "font": {"size": 10, "color": "#7a5500"},
             }
         )
+        severity_labels.append(len(annotations) - 1)
 
     named: set[str] = set()
     for trace in dose_traces:
@@ -544,11 +617,24 @@ def trend_figure(
     # -- middle lane: every other treatment --------------------------------
     lane_traces, lane_labels, first_hold = _lane(timeline, last_day, first_hold)
     data.extend(lane_traces)
-    if not lane_labels:
+    if not lane_labels and dates:
+        # As for the labs below: plotly draws no axes (so no annotation) for an empty row.
+        data.append(
+            _scatter(
+                _LANE_AXES,
+                x=[_iso(min(dates)), _iso(max(dates))],
+                y=[0, 0],
+                mode="lines",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name="no other treatment",
+            )
+        )
         annotations.append(
             {
                 "text": "No other treatment recorded",
-                "xref": "x2 domain",
+                "xref": "x3 domain",
                 "yref": "y3 domain",
                 "x": 0.5,
                 "y": 0.5,
@@ -565,7 +651,7 @@ def trend_figure(
             {
                 "type": "line",
                 "name": "reference limit",
-                "xref": "x3 domain",
+                "xref": "x4 domain",
                 "yref": "y4",
                 "x0": 0,
                 "x1": 1,
@@ -577,7 +663,7 @@ def trend_figure(
         annotations.append(
             {
                 "text": "limit (1 ×)",
-                "xref": "x3 domain",
+                "xref": "x4 domain",
                 "yref": "y4",
                 "x": 0,
                 "y": 0,  # log axis: annotation y is log10 of the value
@@ -605,7 +691,7 @@ def trend_figure(
         annotations.append(
             {
                 "text": "No anti-dsDNA, C3, C4, ANC or platelet results recorded",
-                "xref": "x3 domain",
+                "xref": "x4 domain",
                 "yref": "y4 domain",
                 "x": 0.5,
                 "y": 0.5,
@@ -617,7 +703,7 @@ def trend_figure(
         annotations.append(
             {
                 "text": f"{skipped} lab value{'s' if skipped != 1 else ''} in another unit not charted",
-                "xref": "x3 domain",
+                "xref": "x4 domain",
                 "yref": "y4 domain",
                 "x": 1,
                 "y": 1,
@@ -628,7 +714,6 @@ def trend_figure(
             }
         )
 
-    top = max([a.activity for a in assessments] + [a.damage for a in assessments] + [moderate])
     max_dose = max(
         [float(s.daily_mg) for c in timeline.watched_courses for s in c.doses] + [10.0]
     )
@@ -636,22 +721,26 @@ def trend_figure(
     layout.update(
         shapes=shapes,
         annotations=layout.get("annotations", []) + annotations,
-        height=640,
-        margin={"l": 56, "r": 56, "t": 36, "b": 40},
+        height=700,
+        margin={"l": 60, "r": 24, "t": 36, "b": 40},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 13},
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",
         hovermode="closest",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0, "font": {"size": 12}},
+        # Below the plot, never over it: at 390 px it wraps into rows under the chart.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0, "font": {"size": 12}},
     )
-    # Round tick steps on the dose axis (5 mg up to 25 mg/day), with head room for the labels.
-    dose_top = 5 * math.ceil(max_dose * 1.5 / 5)
+    # Head room above the highest step so its label stays inside the dose lane;
+    # three round ticks at most in a strip some 70 px high.
+    dose_step = 5 if max_dose <= 6 else 10 if max_dose <= 18 else 50
+    dose_top = dose_step * math.ceil(max_dose * 1.6 / dose_step)
     layout["yaxis"].update(
-        title={"text": "CLASI"}, range=[0, top + 3], gridcolor="#eceff3", zeroline=False
+        title={"text": "CLASI"}, range=[_PHOTO_FLOOR if photos else 0, top + 3],
+        tick0=0, dtick=5 if top <= 30 else 10, gridcolor="#eceff3", zeroline=False,
     )
     layout["yaxis2"].update(
-        title={"text": "mg/day"}, range=[0, dose_top], dtick=5 if dose_top <= 25 else 10,
-        showgrid=False, zeroline=False,
+        title={"text": "mg/day"}, range=[-0.45 * dose_top, dose_top], tick0=0, dtick=dose_step,
+        gridcolor="#f3f4f7", zeroline=False, fixedrange=True,
     )
     n_lanes = max(len(lane_labels), 1)
     layout["yaxis3"].update(
@@ -663,23 +752,72 @@ def trend_figure(
         title={"text": "× limit"}, type="log", gridcolor="#eceff3", zeroline=False,
         tickvals=[0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50],
     )
-    # An explicit range on both panels: with no lab traces the lower panel's empty
+    # An explicit range on every row: with no lab traces the lower panel's empty
     # axis would otherwise pull the shared range back to plotly's default (2000).
-    x_range = _date_range(dates, last_day)
-    layout["xaxis"].update(type="date", gridcolor="#eceff3", range=x_range)
-    layout["xaxis2"].update(type="date", gridcolor="#eceff3", range=x_range)
-    layout["xaxis3"].update(
-        type="date", gridcolor="#eceff3", tickformat="%Y-%m-%d", range=x_range
-    )
-    return {"data": data, "layout": layout}
+    x_range = _date_range(dates)
+    for axis in _X_AXES:
+        layout[axis].update(type="date", gridcolor="#eceff3", range=x_range)
+    layout["xaxis4"].update(tickformat="%Y-%m-%d")
+    figure: dict[str, Any] = {"data": data, "layout": layout}
+    figure["zoom"] = _zoom_presets(dates, x_range)
+    # On a phone the severity words crowd the right edge (the caption names the guides).
+    offset = len(layout["annotations"]) - len(annotations)
+    hidden = {f"annotations[{offset + i}].visible": False for i in severity_labels}
+    figure["narrow"] = {**NARROW, "layout": {**NARROW["layout"], **hidden}}
+    return figure
 
 
-def _date_range(dates: Sequence[dt.date], last_day: dt.date | None) -> list[str] | None:
-    """First to last day of the record (or today, for a running course), padded
-    by 3% of the span and at least a week on each side."""
+# Layout changes for a narrow screen (a phone, 390 px wide), applied by
+# static/js/charts.js below `max_width` as plotly relayout keys: fewer, shorter
+# date ticks, thin margins, a smaller font; the chart grows taller so the legend
+# that wraps below it does not squeeze the plots. (The mode bar is hidden by CSS.)
+NARROW: dict[str, Any] = {
+    "max_width": 600,
+    "layout": {
+        "height": 820,
+        "margin.l": 44,
+        "margin.r": 8,
+        "font.size": 11,
+        "legend.font.size": 11,
+        "xaxis4.nticks": 4,
+        "xaxis4.tickformat": "%b %Y",
+        "xaxis4.tickangle": 0,
+    },
+}
+
+
+def _date_range(dates: Sequence[dt.date]) -> list[str] | None:
+    """First to last entry of the record, padded by 3% of the span and at least
+    a week on each side. Not to today: a finished record fills the width."""
     if not dates:
         return None
-    first = min(dates)
-    last = max([*dates, last_day] if last_day else dates)
+    first, last = min(dates), max(dates)
     pad = max(7, round((last - first).days * 0.03))
     return [_iso(shift(first, -pad)), _iso(shift(last, pad))]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier (the 31st falls back to the month's end)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+ZOOM_WHOLE = "Whole record"
+
+
+def _zoom_presets(dates: Sequence[dt.date], x_range: list[str] | None) -> list[dict[str, Any]]:
+    """The time spans the chart's buttons switch between: the whole record and its
+    last 12 and 6 months (each offered only when the record is longer than it).
+    None for a record shorter than six months: one span, nothing to switch."""
+    if not dates or x_range is None:
+        return []
+    first, last = min(dates), max(dates)
+    presets = []
+    for months in (12, 6):
+        start = _months_before(last, months)
+        if start > first:
+            presets.append({"label": f"Last {months} months", "range": [_iso(start), x_range[1]]})
+    if not presets:
+        return []
+    return [{"label": ZOOM_WHOLE, "range": x_range}, *presets]

@@ -167,3 +167,37 @@ def test_the_list_shows_the_dose_in_force_today_not_a_planned_one(client_a, pati
     course.dose_steps.create(date=today + dt.timedelta(days=7), mg=Decimal("10"), every_days=1)
     row = client_a.get(reverse("patients:list")).content.decode().split("SYN-001", 1)[1]
     assert "5 mg daily" in row.split("</tr>")[0]
+
+
+def _photos(visits, per_visit: int) -> None:
+    """Photograph rows (no files: the patient page reads rows only, never a file)."""
+    from photos.models import Photo
+
+    Photo.objects.bulk_create(
+        Photo(visit=v, areas=["nose_malar"], source_format="JPEG", width=64, height=48,
+              full_name=f"f-{v.pk}-{k}", screen_name=f"s-{v.pk}-{k}", thumb_name=f"t-{v.pk}-{k}",
+              full_bytes=1, screen_bytes=1, thumb_bytes=1, sha256="0" * 64)
+        for v in visits for k in range(per_visit)
+    )
+
+
+@pytest.mark.django_db
+def test_patient_page_queries_do_not_grow_with_photographs(client_a, patient_a):
+    # None, then 1 photograph on 2 visits, then 6 on each of 40 visits: the trend's
+    # markers and the table's links cost the same one grouped query (issue 15).
+    from photos.models import Photo
+    from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
+
+    url = reverse("patients:detail", args=[patient_a.pk])
+    _visits(patient_a, 40)
+    visits = list(Visit.objects.filter(patient=patient_a).order_by("date"))
+    none = _count(client_a, url)
+    _photos(visits[:2], 1)
+    few = _count(client_a, url)
+    page = client_a.get(url).content.decode()
+    assert page.count(">1 photograph</a>") == 2  # the chart table's links
+    Photo.objects.all().delete()
+    _photos(visits, 6)
+    many = _count(client_a, url)
+    assert none == few == many == PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()
+    assert client_a.get(url).content.decode().count(">6 photographs</a>") == 40

@@ -158,6 +158,9 @@ def test_htmx_acknowledge_swaps_the_analysis_with_the_flag_in_history(client_a, 
     assert "Acknowledged flags (1)" in html and "<q>Seen.</q>" in html
     assert 'name="flag_key"' not in html  # no open flag left to acknowledge
     assert "<script>" not in html  # only the JSON of the figure, never code
+    # The chart's text alternative comes back with it (it vanished from the swapped section).
+    assert 'data-testid="chart-table"' in html and "Relapse after complete response" in html.split(
+        'data-testid="chart-table"')[1]
     # Errors come back in the same section, by the flag's form, nothing written.
     bad = client_a.post(ack_url(relapsed), {"flag_key": flag.key, "note": ""}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 200 and "already acknowledged by ana.clinician" in bad.content.decode()

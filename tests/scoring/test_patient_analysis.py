@@ -32,7 +32,8 @@ def test_analysis_runs_one_query_whatever_the_visits(clinic_a, django_assert_num
     for code, n in (("SYN-Q5", 5), ("SYN-Q60", 60)):
         patient = build_history(clinic_a, code, n_visits=n)
         record = record_for(patient)
-        with django_assert_num_queries(1):  # the acknowledgements, nothing per visit
+        # The acknowledgements and the photographs per visit, nothing per visit.
+        with django_assert_num_queries(2):
             patient_analysis(patient, record)
 
 
@@ -74,3 +75,26 @@ def test_a_relapse_after_withdrawal_is_flagged_with_its_signals_and_summary(clin
 def test_a_patient_without_data_has_no_chart(patient_a):
     analysis = patient_analysis(patient_a, record_for(patient_a))
     assert analysis["trend_figure"] is None and analysis["open_flags"] == []
+
+
+def test_visits_with_photographs_are_marked_on_the_trend_with_a_link(clinic_a):
+    from django.urls import reverse
+
+    from clinical.charts.trend import PHOTO_TRACE_NAME
+    from tests.patients.test_query_counts import _photos
+
+    patient = build_history(clinic_a, "SYN-PH", n_visits=6)
+    visits = list(patient.visits.order_by("date"))
+    _photos([visits[1]], 2)
+    _photos([visits[4]], 1)
+    other = build_history(clinic_a, "SYN-PH2", n_visits=3)  # another patient's photograph
+    _photos([other.visits.order_by("date").first()], 5)
+    analysis = patient_analysis(patient, record_for(patient))
+    assert analysis["photo_marks"] == {
+        visits[1].date: (2, reverse("photos:visit", args=[visits[1].pk])),
+        visits[4].date: (1, reverse("photos:visit", args=[visits[4].pk])),
+    }
+    (marks,) = [t for t in analysis["trend_figure"]["data"] if t["name"] == PHOTO_TRACE_NAME]
+    assert marks["x"] == [visits[1].date.isoformat(), visits[4].date.isoformat()]
+    assert marks["text"] == ["2 photographs", "1 photograph"]
+    assert marks["customdata"][0] == [f"/photos/visits/{visits[1].pk}/"]

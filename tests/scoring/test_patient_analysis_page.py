@@ -37,10 +37,11 @@ def test_patient_page_queries_do_not_grow_with_visits(
 # "accessed" entry (audit_entry_queries: the chain's last link, the entry, its
 # patient index, the chain lock on PostgreSQL), the record (patients.snapshot:
 # visits with their assessments, labs, adverse events, courses, dose steps,
-# interruptions) and the analysis' ONE query (acknowledgements).
+# interruptions) and the analysis' TWO queries (acknowledgements; photographs
+# counted per visit for the trend's markers, scoring.selectors.photo_marks).
 # Engineer C owns the page: a change of its reads changes this number, on purpose.
 # Plus the patient's latest photographs (photos.selectors.recent_photos): 1.
-PATIENT_PAGE_QUERIES_EXACT = 11
+PATIENT_PAGE_QUERIES_EXACT = 12
 
 
 @pytest.mark.django_db
