@@ -11,6 +11,13 @@ No validated CLASI flare definition exists; these are the project's flags
    in reverse), the nadir being the lowest on-treatment CLASI-A of the course
    up to the event date.
 3. Both rules after a dose reduction (a step with a lower daily amount).
+5. Loss of response on treatment (exploratory, `loss_of_response_on_treatment`):
+   the first on-treatment visit of a watched course whose CLASI-A is >= 4
+   points AND >= 20% above the lowest EARLIER on-treatment CLASI-A of the
+   course, that lowest having met the MCID against the course's baseline.
+   Visits inside a dose-reduction watch are left to rule 3. At most one per
+   course; weeks from the course start. (Rule 4, a restart counted as a
+   relapse, raises no flag: it lives in clinical.rules.outcomes.)
 
 Each event raises at most one flag, at the first visit that meets its rule.
 
@@ -32,6 +39,13 @@ Interpretations made here (documented in the tests too):
 - A reduction's window is closed by the next dose step of the course (any
   step, even one of the same daily amount: the regimen changed), the end of
   the course, or the watch limit.
+- Rule 5 readings: "earlier" is strictly earlier in date (two CLASIs of one
+  day never measure each other); the baseline is the course's own (section 2,
+  bounded by the previous watched withdrawal), and without one, or with a
+  baseline of 0, nothing was responded to and the rule stays silent; the
+  lowest earlier value includes visits inside a reduction watch (they are on
+  treatment), only the flaring visit must lie outside every reduction watch
+  of the course; a visit on the withdrawal day is on treatment and may flag.
 """
 
 from __future__ import annotations
@@ -45,7 +59,10 @@ from clinical.rules.response import (
     CourseResponse,
     Interpretation,
     baseline_bound,
+    course_baseline,
     course_response,
+    interpret,
+    on_treatment,
 )
 from clinical.record import (
     DEFAULT_THRESHOLDS,
@@ -66,6 +83,7 @@ __all__ = [
     "Event",
     "EventKind",
     "Flag",
+    "FlagEvent",
     "FlagKind",
     "course_summaries",
     "events",
@@ -74,11 +92,14 @@ __all__ = [
 ]
 
 EventKind = Literal["withdrawal", "reduction"]
+# What a flag is measured from: a withdrawal, a reduction, or (rule 5) the course start.
+FlagEvent = Literal["withdrawal", "reduction", "on_treatment"]
 FlagKind = Literal[
     "relapse_after_complete_response",
     "worsening_after_withdrawal",
     "relapse_after_dose_reduction",
     "worsening_after_dose_reduction",
+    "loss_of_response_on_treatment",
 ]
 
 FLAG_KINDS: tuple[FlagKind, ...] = (
@@ -86,12 +107,14 @@ FLAG_KINDS: tuple[FlagKind, ...] = (
     "worsening_after_withdrawal",
     "relapse_after_dose_reduction",
     "worsening_after_dose_reduction",
+    "loss_of_response_on_treatment",
 )
 FLAG_LABELS: dict[FlagKind, str] = {
     "relapse_after_complete_response": "Relapse after complete response",
     "worsening_after_withdrawal": "Worsening after withdrawal (exploratory)",
     "relapse_after_dose_reduction": "Relapse after dose reduction",
     "worsening_after_dose_reduction": "Worsening after dose reduction (exploratory)",
+    "loss_of_response_on_treatment": "Loss of response on treatment (exploratory)",
 }
 # (event kind, in CR at the event) -> flag kind
 _KIND: dict[tuple[EventKind, bool], FlagKind] = {
@@ -103,9 +126,9 @@ _KIND: dict[tuple[EventKind, bool], FlagKind] = {
 _EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "dose reduction"}
 
 
-def _event_key(course_id: str, kind: EventKind, day: dt.date) -> str:
-    # Watched courses of one patient never overlap, so a withdrawal or a reduction is
-    # identified by its kind and date alone. Leaving the course id out keeps a
+def _event_key(course_id: str, kind: FlagEvent, day: dt.date) -> str:
+    # Watched courses of one patient never overlap, so a withdrawal, a reduction or a
+    # course start (rule 5: "on_treatment:<start>") is identified by its kind and date alone. Leaving the course id out keeps a
     # clinician's acknowledgement valid when the course row is re-created
     # (an import with --update) while the event itself is unchanged.
     del course_id
@@ -151,14 +174,17 @@ class Flag:
     kind: FlagKind
     exploratory: bool  # rule 2 (worsening) flags: no validated definition behind them
     course_id: str
-    event: EventKind
-    event_date: dt.date
+    event: FlagEvent
+    event_date: dt.date  # the withdrawal, the reduction, or (rule 5) the course start
     visit_id: str
     date: dt.date  # the flaring visit
     weeks_after: int  # (date - event_date).days // 7, clasi.md section 3
     days_after: int
     activity: int  # CLASI-A at the flaring visit
-    reference_activity: int  # 0 for a relapse after CR; the nadir for a worsening
+    # 0 for a relapse after CR; the nadir for a worsening; for a loss of response on
+    # treatment the lowest on-treatment CLASI-A before the flaring visit.
+    reference_activity: int
+    drug_label: str = "Lenalidomide"  # the course's drug, for the words of rule 5
 
     @property
     def key(self) -> str:
@@ -175,12 +201,31 @@ class Flag:
         return not self.exploratory
 
     @property
-    def description(self) -> str:
-        event = _EVENT_WORDS[self.event]
+    def event_words(self) -> str:
+        """What the flag is measured from, to follow "... weeks after the ... of <date>":
+        "withdrawal", "dose reduction", "start of the lenalidomide course"."""
+        if self.event == "on_treatment":
+            return f"start of the {self.drug_label.lower()} course"
+        return _EVENT_WORDS[self.event]
+
+    @property
+    def after_text(self) -> str:
+        """ "3 weeks" (clasi.md section 3 reports whole weeks); "5 days" inside the first week."""
         if self.days_after < 7:
-            after = f"{self.days_after} day{'s' if self.days_after != 1 else ''}"
-        else:
-            after = f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
+            return f"{self.days_after} day{'s' if self.days_after != 1 else ''}"
+        return f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
+
+    @property
+    def description(self) -> str:
+        after = self.after_text
+        if self.event == "on_treatment":
+            return (
+                f"{self.label}: CLASI-A {self.activity} at the visit of {self.date.isoformat()}, "
+                f"{after} after the start of {self.drug_label.lower()} on "
+                f"{self.event_date.isoformat()} (lowest earlier on-treatment CLASI-A: "
+                f"{self.reference_activity})"
+            )
+        event = _EVENT_WORDS[self.event]
         if self.exploratory:
             reference = f"lowest on-treatment CLASI-A up to the {event}: {self.reference_activity}"
         else:
@@ -293,6 +338,51 @@ def _flag_for(
                 days_after=days,
                 activity=visit.activity,
                 reference_activity=0 if in_cr else nadir,
+                drug_label=course.label,
+            )
+    return None
+
+
+def _loss_of_response(
+    course: Course,
+    assessments: tuple[Assessment, ...],
+    baseline: Assessment | None,
+    reductions: list[Event],
+    thresholds: Thresholds,
+) -> Flag | None:
+    """Rule 5: the first on-treatment visit outside every reduction watch of the course
+    whose CLASI-A meets the worsening rule against the lowest strictly earlier
+    on-treatment CLASI-A, that lowest having met the MCID against the baseline."""
+    if baseline is None or baseline.activity == 0:
+        return None  # no baseline, or started clear: there was no response to lose
+    lowest: int | None = None  # over the visits of EARLIER days
+    pending: int | None = None  # the lowest of the day being read
+    day: dt.date | None = None
+    for visit in on_treatment(course, assessments):
+        if visit.date != day:
+            if pending is not None:
+                lowest = pending if lowest is None else min(lowest, pending)
+            day, pending = visit.date, None
+        pending = visit.activity if pending is None else min(pending, visit.activity)
+        if lowest is None or any(r.watches(visit.date) for r in reductions):
+            continue  # nothing earlier yet / left to rule 3
+        if not interpret(baseline.activity, lowest, thresholds).meets_mcid:
+            continue  # no response yet, so nothing to lose
+        if meets_worsening(visit.activity, lowest, thresholds):
+            days = (visit.date - course.start).days
+            return Flag(
+                kind="loss_of_response_on_treatment",
+                exploratory=True,
+                course_id=course.id,
+                event="on_treatment",
+                event_date=course.start,
+                visit_id=visit.visit_id,
+                date=visit.date,
+                weeks_after=days // 7,
+                days_after=days,
+                activity=visit.activity,
+                reference_activity=lowest,
+                drug_label=course.label,
             )
     return None
 
@@ -310,8 +400,17 @@ def find_flags(
     timeline = timeline.as_of(today)
     by_id = {c.id: c for c in timeline.courses}
     flags = []
-    for event in events(timeline, thresholds):
+    found = events(timeline, thresholds)
+    for event in found:
         flag = _flag_for(event, by_id[event.course_id], timeline.assessments, thresholds)
+        if flag is not None:
+            flags.append(flag)
+    for course in timeline.watched_courses:
+        baseline = course_baseline(
+            course, timeline.assessments, thresholds, baseline_bound(timeline, course)
+        )
+        reductions = [e for e in found if e.kind == "reduction" and e.course_id == course.id]
+        flag = _loss_of_response(course, timeline.assessments, baseline, reductions, thresholds)
         if flag is not None:
             flags.append(flag)
     return sorted(flags, key=lambda f: (f.date, f.event_date, f.course_id, f.event))
@@ -334,6 +433,7 @@ class CourseSummary:
     label: str = "Lenalidomide"
     watched: bool = True
     interruptions: tuple[Interruption, ...] = ()
+    on_treatment_flag: Flag | None = None  # rule 5: loss of response on treatment
 
     @property
     def ongoing(self) -> bool:
@@ -435,6 +535,7 @@ def course_summaries(
                 interruptions=course.interruptions,
                 withdrawal_flag=next((f for f in mine if f.event == "withdrawal"), None),
                 reduction_flags=tuple(f for f in mine if f.event == "reduction"),
+                on_treatment_flag=next((f for f in mine if f.event == "on_treatment"), None),
             )
         )
     return summaries
