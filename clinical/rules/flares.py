@@ -53,7 +53,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from clinical.rules.response import (
     CourseResponse,
@@ -75,6 +75,9 @@ from clinical.record import (
     format_mg,
     shift,
 )
+
+if TYPE_CHECKING:  # outcomes imports this module; the name is for type checkers only
+    from clinical.rules.outcomes import WithdrawalOutcome
 
 __all__ = [
     "FLAG_KINDS",
@@ -434,6 +437,9 @@ class CourseSummary:
     watched: bool = True
     interruptions: tuple[Interruption, ...] = ()
     on_treatment_flag: Flag | None = None  # rule 5: loss of response on treatment
+    # What became of a withdrawal in CR (clinical.rules.outcomes.WithdrawalOutcome:
+    # relapsed by a flag or a restart, relapse-free, lost to follow-up); None otherwise.
+    after_withdrawal: WithdrawalOutcome | None = None
 
     @property
     def ongoing(self) -> bool:
@@ -493,8 +499,18 @@ class CourseSummary:
 
     @property
     def weeks_to_relapse(self) -> int | None:
+        """Whole weeks from the withdrawal in CR to the relapse flag or the restart (rule 4)."""
+        outcome = self.after_withdrawal
+        if outcome is not None:
+            return outcome.weeks_to_relapse
         flag = self.relapse_flag
         return flag.weeks_after if flag is not None else None
+
+    @property
+    def relapsed_by_restart(self) -> bool:
+        """Rule 4: no relapse flag, but a watched course restarted inside the watch."""
+        outcome = self.after_withdrawal
+        return outcome is not None and outcome.cause == "restart"
 
 
 def course_summaries(
@@ -505,6 +521,10 @@ def course_summaries(
     """Per course of every drug, in start order: baseline, best response, time to CR,
     withdrawal, flags, dose. Only watched courses carry a response and flags
     (clasi.md section 3); the others are listed with their doses and holds."""
+    # Local import: outcomes builds on this module (one definition of the outcome after a
+    # withdrawal in CR, shared by the patient page and the cohort report).
+    from clinical.rules.outcomes import outcome_after_withdrawal_in_cr
+
     timeline = timeline.as_of(today)
     flags = find_flags(timeline, thresholds)
     summaries = []
@@ -536,6 +556,9 @@ def course_summaries(
                 withdrawal_flag=next((f for f in mine if f.event == "withdrawal"), None),
                 reduction_flags=tuple(f for f in mine if f.event == "reduction"),
                 on_treatment_flag=next((f for f in mine if f.event == "on_treatment"), None),
+                after_withdrawal=outcome_after_withdrawal_in_cr(
+                    timeline, course, thresholds, flags
+                ),
             )
         )
     return summaries

@@ -121,7 +121,9 @@ def test_a_restart_counts_as_relapse_on_the_restart_date():
         "flags": [],
     }
     assert report["courses"] == 2
-    summary = course_summaries(timeline, today=on(200))[1]
+    first_summary, summary = course_summaries(timeline, today=on(200))
+    assert first_summary.after_withdrawal == outcome and first_summary.relapsed_by_restart
+    assert first_summary.weeks_to_relapse == 2 and first_summary.relapse_flag is None
     assert summary.response.baseline is None and not summary.evaluable
     assert course_baseline(second, timeline.assessments, after=on(84)) is None
     assert course_baseline(second, timeline.assessments) == visit(84, 0)  # without the bound

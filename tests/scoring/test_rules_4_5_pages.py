@@ -1,4 +1,4 @@
-"""Rule 5 (loss_of_response_on_treatment) in the clinic's day: the patient page banner,
+"""Rules 4 and 5 on the pages. Rule 5 (loss_of_response_on_treatment) in the clinic's day: the patient page banner,
 the trend chart marker, the course table, the visit page, the needs-attention page and
 the acknowledgement, like every other flag.
 
@@ -106,3 +106,23 @@ def test_needs_attention_lists_it_until_acknowledged(client_a, clinician_a, esca
     # acknowledgement still holds.
     services.record_visit(patient, date=o + dt.timedelta(days=112), exam=exam_with(15))
     assert attention_rows(clinician_a) == []
+
+
+def test_a_restart_relapse_is_named_in_the_course_table(client_a, clinic_a):
+    # Lenalidomide O..O+84 withdrawn in CR (12 -> 0 -> 0 on the withdrawal day), restarted
+    # on O+100 with no CLASI in between: no flag, but rule 4 counts a relapse on O+100,
+    # 16 days = 2 weeks after the withdrawal.
+    o = origin(300)
+    patient = services.create_patient(clinic_a, code="SYN-RST", name="", sex="F")
+    first = services.start_course(patient, start=o, mg=Decimal("10"), every_days=1)
+    for days, activity in ((0, 12), (28, 0), (84, 0)):
+        services.record_visit(patient, date=o + dt.timedelta(days=days), exam=exam_with(activity))
+    services.withdraw(first, end=o + dt.timedelta(days=84), stop_reason="remission")
+    services.start_course(patient, start=o + dt.timedelta(days=100), mg=Decimal("5"), every_days=1)
+    assert current_flags(timeline_for(patient)) == []
+    html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    restart = (o + dt.timedelta(days=100)).isoformat()
+    assert (
+        f'<strong>Relapse counted at the restart</strong> of <time datetime="{restart}">'
+        f"{restart}</time>, 2 wk after withdrawal (no flag)"
+    ) in html
