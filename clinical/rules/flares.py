@@ -92,6 +92,7 @@ __all__ = [
     "events",
     "find_flags",
     "meets_worsening",
+    "withdrawal_event",
 ]
 
 EventKind = Literal["withdrawal", "reduction"]
@@ -292,6 +293,16 @@ def _reductions(course: Course, watch_days: int) -> list[Event]:
     return found
 
 
+def withdrawal_event(
+    timeline: PatientRecord, course: Course, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Event | None:
+    """The withdrawal of one watched course with its watch window (None while it runs,
+    or for a drug that is not watched): the same Event `events` lists."""
+    if not course.watched or course.end is None:
+        return None
+    return _withdrawal(course, timeline.next_watched(course), thresholds.watch_days)
+
+
 def events(timeline: PatientRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Event]:
     """Every withdrawal and every dose reduction of a WATCHED course (clasi.md section 3).
 
@@ -305,10 +316,9 @@ def events(timeline: PatientRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     for index, course in enumerate(timeline.watched_courses):
         for event in _reductions(course, thresholds.watch_days):
             found.append(((event.date, index, 0), event))
-        if course.end is not None:
-            following = timeline.next_watched(course)
-            event = _withdrawal(course, following, thresholds.watch_days)
-            found.append(((event.date, index, 1), event))
+        withdrawal = withdrawal_event(timeline, course, thresholds)
+        if withdrawal is not None:
+            found.append(((withdrawal.date, index, 1), withdrawal))
     return [event for _, event in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -359,18 +369,20 @@ def _loss_of_response(
     if baseline is None or baseline.activity == 0:
         return None  # no baseline, or started clear: there was no response to lose
     lowest: int | None = None  # over the visits of EARLIER days
+    responded = False  # that lowest met the MCID against the baseline (stays true: it only falls)
     pending: int | None = None  # the lowest of the day being read
     day: dt.date | None = None
     for visit in on_treatment(course, assessments):
         if visit.date != day:
-            if pending is not None:
-                lowest = pending if lowest is None else min(lowest, pending)
+            if pending is not None and (lowest is None or pending < lowest):
+                lowest = pending
+                responded = responded or interpret(baseline.activity, lowest, thresholds).meets_mcid
             day, pending = visit.date, None
         pending = visit.activity if pending is None else min(pending, visit.activity)
-        if lowest is None or any(r.watches(visit.date) for r in reductions):
-            continue  # nothing earlier yet / left to rule 3
-        if not interpret(baseline.activity, lowest, thresholds).meets_mcid:
-            continue  # no response yet, so nothing to lose
+        if lowest is None or not responded:
+            continue  # nothing earlier yet / no response yet, so nothing to lose
+        if any(r.watches(visit.date) for r in reductions):
+            continue  # left to rule 3
         if meets_worsening(visit.activity, lowest, thresholds):
             days = (visit.date - course.start).days
             return Flag(

@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from clinical.rules.flares import FLAG_LABELS, Flag, events, find_flags
+from clinical.rules.flares import FLAG_LABELS, Flag, find_flags, withdrawal_event
 from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
 from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds
 
@@ -173,11 +173,8 @@ def outcome_after_withdrawal_in_cr(
     treated = on_treatment(course, record.assessments)
     if not treated or treated[-1].activity != 0:
         return None
-    withdrawal = next(
-        e
-        for e in events(record, thresholds)
-        if e.kind == "withdrawal" and e.course_id == course.id
-    )
+    withdrawal = withdrawal_event(record, course, thresholds)
+    assert withdrawal is not None  # a watched course that ended
     if flags is None:
         flags = find_flags(record, thresholds)
     flag = next(
