@@ -132,7 +132,8 @@ _EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "
 
 def _event_key(course_id: str, kind: FlagEvent, day: dt.date) -> str:
     # Watched courses of one patient never overlap, so a withdrawal, a reduction or a
-    # course start (rule 5: "on_treatment:<start>") is identified by its kind and date alone. Leaving the course id out keeps a
+    # course start (rule 5: "on_treatment:<start>") is identified by its kind and date
+    # alone. Leaving the course id out keeps a
     # clinician's acknowledgement valid when the course row is re-created
     # (an import with --update) while the event itself is unchanged.
     del course_id
@@ -176,7 +177,7 @@ class Flag:
     """The one flag an event raised: the first visit in its window that met its rule."""
 
     kind: FlagKind
-    exploratory: bool  # rule 2 (worsening) flags: no validated definition behind them
+    exploratory: bool  # rules 2 and 5 (worsening, loss of response): nothing validated behind them
     course_id: str
     event: FlagEvent
     event_date: dt.date  # the withdrawal, the reduction, or (rule 5) the course start

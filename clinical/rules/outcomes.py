@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from clinical.rules.flares import FLAG_LABELS, Flag, find_flags, withdrawal_event
 from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
-from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds
+from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds, shift
 
 __all__ = [
     "REPORT_KEYS",
@@ -195,7 +195,7 @@ def outcome_after_withdrawal_in_cr(
     following = record.next_watched(course)
     if (
         following is not None
-        and course.end < following.start <= course.end + dt.timedelta(days=thresholds.watch_days)
+        and course.end < following.start <= shift(course.end, thresholds.watch_days)
     ):
         return WithdrawalOutcome(
             status="relapsed", relapse_date=following.start, cause="restart", **base
