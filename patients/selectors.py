@@ -417,7 +417,9 @@ def flags_of_visit(visit: Visit) -> list[VisitFlag]:
     out = []
     for flag in current_flags(timeline_for(visit.patient)):
         raised = flag.visit_id == str(visit.pk)
-        if raised or flag.event_date < visit.date < flag.date:
+        # A loss of response on treatment (rule 5) has no watch window: only its visit.
+        watched = flag.event != "on_treatment" and flag.event_date < visit.date < flag.date
+        if raised or watched:
             out.append([flag, raised])
     if not out:
         return []

@@ -59,14 +59,12 @@ class FlagView:
     @property
     def after_text(self) -> str:
         """"3 weeks" (clasi.md section 3 reports whole weeks); "5 days" inside the first week."""
-        flag = self.flag
-        if flag.days_after < 7:
-            return f"{flag.days_after} day{'s' if flag.days_after != 1 else ''}"
-        return f"{flag.weeks_after} week{'s' if flag.weeks_after != 1 else ''}"
+        return self.flag.after_text
 
     @property
     def event_text(self) -> str:
-        return "withdrawal" if self.flag.event == "withdrawal" else "dose reduction"
+        """"withdrawal", "dose reduction", "start of the lenalidomide course" (Flag.event_words)."""
+        return self.flag.event_words
 
     @property
     def reference_text(self) -> str:
@@ -78,8 +76,13 @@ class FlagView:
         percent = (
             f", +{rise * 100 // flag.reference_activity}%" if flag.reference_activity else ""
         )
+        before = (
+            "before this visit"  # rule 5: the lowest of the earlier on-treatment visits
+            if flag.event == "on_treatment"
+            else f"before the {self.event_text}"
+        )
         return (
-            f"lowest on-treatment CLASI-A before the {self.event_text} was "
+            f"lowest on-treatment CLASI-A {before} was "
             f"{flag.reference_activity} (+{rise} points{percent})"
         )
 

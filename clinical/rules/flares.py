@@ -11,6 +11,13 @@ No validated CLASI flare definition exists; these are the project's flags
    in reverse), the nadir being the lowest on-treatment CLASI-A of the course
    up to the event date.
 3. Both rules after a dose reduction (a step with a lower daily amount).
+5. Loss of response on treatment (exploratory, `loss_of_response_on_treatment`):
+   the first on-treatment visit of a watched course whose CLASI-A is >= 4
+   points AND >= 20% above the lowest EARLIER on-treatment CLASI-A of the
+   course, that lowest having met the MCID against the course's baseline.
+   Visits inside a dose-reduction watch are left to rule 3. At most one per
+   course; weeks from the course start. (Rule 4, a restart counted as a
+   relapse, raises no flag: it lives in clinical.rules.outcomes.)
 
 Each event raises at most one flag, at the first visit that meets its rule.
 
@@ -32,6 +39,13 @@ Interpretations made here (documented in the tests too):
 - A reduction's window is closed by the next dose step of the course (any
   step, even one of the same daily amount: the regimen changed), the end of
   the course, or the watch limit.
+- Rule 5 readings: "earlier" is strictly earlier in date (two CLASIs of one
+  day never measure each other); the baseline is the course's own (section 2,
+  bounded by the previous watched withdrawal), and without one, or with a
+  baseline of 0, nothing was responded to and the rule stays silent; the
+  lowest earlier value includes visits inside a reduction watch (they are on
+  treatment), only the flaring visit must lie outside every reduction watch
+  of the course; a visit on the withdrawal day is on treatment and may flag.
 """
 
 from __future__ import annotations
@@ -39,13 +53,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from clinical.rules.response import (
     CourseResponse,
     Interpretation,
     baseline_bound,
+    course_baseline,
     course_response,
+    interpret,
+    on_treatment,
 )
 from clinical.record import (
     DEFAULT_THRESHOLDS,
@@ -59,6 +76,9 @@ from clinical.record import (
     shift,
 )
 
+if TYPE_CHECKING:  # outcomes imports this module; the name is for type checkers only
+    from clinical.rules.outcomes import WithdrawalOutcome
+
 __all__ = [
     "FLAG_KINDS",
     "FLAG_LABELS",
@@ -66,19 +86,24 @@ __all__ = [
     "Event",
     "EventKind",
     "Flag",
+    "FlagEvent",
     "FlagKind",
     "course_summaries",
     "events",
     "find_flags",
     "meets_worsening",
+    "withdrawal_event",
 ]
 
 EventKind = Literal["withdrawal", "reduction"]
+# What a flag is measured from: a withdrawal, a reduction, or (rule 5) the course start.
+FlagEvent = Literal["withdrawal", "reduction", "on_treatment"]
 FlagKind = Literal[
     "relapse_after_complete_response",
     "worsening_after_withdrawal",
     "relapse_after_dose_reduction",
     "worsening_after_dose_reduction",
+    "loss_of_response_on_treatment",
 ]
 
 FLAG_KINDS: tuple[FlagKind, ...] = (
@@ -86,12 +111,14 @@ FLAG_KINDS: tuple[FlagKind, ...] = (
     "worsening_after_withdrawal",
     "relapse_after_dose_reduction",
     "worsening_after_dose_reduction",
+    "loss_of_response_on_treatment",
 )
 FLAG_LABELS: dict[FlagKind, str] = {
     "relapse_after_complete_response": "Relapse after complete response",
     "worsening_after_withdrawal": "Worsening after withdrawal (exploratory)",
     "relapse_after_dose_reduction": "Relapse after dose reduction",
     "worsening_after_dose_reduction": "Worsening after dose reduction (exploratory)",
+    "loss_of_response_on_treatment": "Loss of response on treatment (exploratory)",
 }
 # (event kind, in CR at the event) -> flag kind
 _KIND: dict[tuple[EventKind, bool], FlagKind] = {
@@ -103,9 +130,10 @@ _KIND: dict[tuple[EventKind, bool], FlagKind] = {
 _EVENT_WORDS: dict[EventKind, str] = {"withdrawal": "withdrawal", "reduction": "dose reduction"}
 
 
-def _event_key(course_id: str, kind: EventKind, day: dt.date) -> str:
-    # Watched courses of one patient never overlap, so a withdrawal or a reduction is
-    # identified by its kind and date alone. Leaving the course id out keeps a
+def _event_key(course_id: str, kind: FlagEvent, day: dt.date) -> str:
+    # Watched courses of one patient never overlap, so a withdrawal, a reduction or a
+    # course start (rule 5: "on_treatment:<start>") is identified by its kind and date
+    # alone. Leaving the course id out keeps a
     # clinician's acknowledgement valid when the course row is re-created
     # (an import with --update) while the event itself is unchanged.
     del course_id
@@ -149,16 +177,19 @@ class Flag:
     """The one flag an event raised: the first visit in its window that met its rule."""
 
     kind: FlagKind
-    exploratory: bool  # rule 2 (worsening) flags: no validated definition behind them
+    exploratory: bool  # rules 2 and 5 (worsening, loss of response): nothing validated behind them
     course_id: str
-    event: EventKind
-    event_date: dt.date
+    event: FlagEvent
+    event_date: dt.date  # the withdrawal, the reduction, or (rule 5) the course start
     visit_id: str
     date: dt.date  # the flaring visit
     weeks_after: int  # (date - event_date).days // 7, clasi.md section 3
     days_after: int
     activity: int  # CLASI-A at the flaring visit
-    reference_activity: int  # 0 for a relapse after CR; the nadir for a worsening
+    # 0 for a relapse after CR; the nadir for a worsening; for a loss of response on
+    # treatment the lowest on-treatment CLASI-A before the flaring visit.
+    reference_activity: int
+    drug_label: str = "Lenalidomide"  # the course's drug, for the words of rule 5
 
     @property
     def key(self) -> str:
@@ -175,12 +206,31 @@ class Flag:
         return not self.exploratory
 
     @property
-    def description(self) -> str:
-        event = _EVENT_WORDS[self.event]
+    def event_words(self) -> str:
+        """What the flag is measured from, to follow "... weeks after the ... of <date>":
+        "withdrawal", "dose reduction", "start of the lenalidomide course"."""
+        if self.event == "on_treatment":
+            return f"start of the {self.drug_label.lower()} course"
+        return _EVENT_WORDS[self.event]
+
+    @property
+    def after_text(self) -> str:
+        """ "3 weeks" (clasi.md section 3 reports whole weeks); "5 days" inside the first week."""
         if self.days_after < 7:
-            after = f"{self.days_after} day{'s' if self.days_after != 1 else ''}"
-        else:
-            after = f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
+            return f"{self.days_after} day{'s' if self.days_after != 1 else ''}"
+        return f"{self.weeks_after} week{'s' if self.weeks_after != 1 else ''}"
+
+    @property
+    def description(self) -> str:
+        after = self.after_text
+        if self.event == "on_treatment":
+            return (
+                f"{self.label}: CLASI-A {self.activity} at the visit of {self.date.isoformat()}, "
+                f"{after} after the start of {self.drug_label.lower()} on "
+                f"{self.event_date.isoformat()} (lowest earlier on-treatment CLASI-A: "
+                f"{self.reference_activity})"
+            )
+        event = _EVENT_WORDS[self.event]
         if self.exploratory:
             reference = f"lowest on-treatment CLASI-A up to the {event}: {self.reference_activity}"
         else:
@@ -244,6 +294,16 @@ def _reductions(course: Course, watch_days: int) -> list[Event]:
     return found
 
 
+def withdrawal_event(
+    timeline: PatientRecord, course: Course, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Event | None:
+    """The withdrawal of one watched course with its watch window (None while it runs,
+    or for a drug that is not watched): the same Event `events` lists."""
+    if not course.watched or course.end is None:
+        return None
+    return _withdrawal(course, timeline.next_watched(course), thresholds.watch_days)
+
+
 def events(timeline: PatientRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Event]:
     """Every withdrawal and every dose reduction of a WATCHED course (clasi.md section 3).
 
@@ -257,10 +317,9 @@ def events(timeline: PatientRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     for index, course in enumerate(timeline.watched_courses):
         for event in _reductions(course, thresholds.watch_days):
             found.append(((event.date, index, 0), event))
-        if course.end is not None:
-            following = timeline.next_watched(course)
-            event = _withdrawal(course, following, thresholds.watch_days)
-            found.append(((event.date, index, 1), event))
+        withdrawal = withdrawal_event(timeline, course, thresholds)
+        if withdrawal is not None:
+            found.append(((withdrawal.date, index, 1), withdrawal))
     return [event for _, event in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -293,6 +352,53 @@ def _flag_for(
                 days_after=days,
                 activity=visit.activity,
                 reference_activity=0 if in_cr else nadir,
+                drug_label=course.label,
+            )
+    return None
+
+
+def _loss_of_response(
+    course: Course,
+    assessments: tuple[Assessment, ...],
+    baseline: Assessment | None,
+    reductions: list[Event],
+    thresholds: Thresholds,
+) -> Flag | None:
+    """Rule 5: the first on-treatment visit outside every reduction watch of the course
+    whose CLASI-A meets the worsening rule against the lowest strictly earlier
+    on-treatment CLASI-A, that lowest having met the MCID against the baseline."""
+    if baseline is None or baseline.activity == 0:
+        return None  # no baseline, or started clear: there was no response to lose
+    lowest: int | None = None  # over the visits of EARLIER days
+    responded = False  # that lowest met the MCID against the baseline (stays true: it only falls)
+    pending: int | None = None  # the lowest of the day being read
+    day: dt.date | None = None
+    for visit in on_treatment(course, assessments):
+        if visit.date != day:
+            if pending is not None and (lowest is None or pending < lowest):
+                lowest = pending
+                responded = responded or interpret(baseline.activity, lowest, thresholds).meets_mcid
+            day, pending = visit.date, None
+        pending = visit.activity if pending is None else min(pending, visit.activity)
+        if lowest is None or not responded:
+            continue  # nothing earlier yet / no response yet, so nothing to lose
+        if any(r.watches(visit.date) for r in reductions):
+            continue  # left to rule 3
+        if meets_worsening(visit.activity, lowest, thresholds):
+            days = (visit.date - course.start).days
+            return Flag(
+                kind="loss_of_response_on_treatment",
+                exploratory=True,
+                course_id=course.id,
+                event="on_treatment",
+                event_date=course.start,
+                visit_id=visit.visit_id,
+                date=visit.date,
+                weeks_after=days // 7,
+                days_after=days,
+                activity=visit.activity,
+                reference_activity=lowest,
+                drug_label=course.label,
             )
     return None
 
@@ -310,8 +416,17 @@ def find_flags(
     timeline = timeline.as_of(today)
     by_id = {c.id: c for c in timeline.courses}
     flags = []
-    for event in events(timeline, thresholds):
+    found = events(timeline, thresholds)
+    for event in found:
         flag = _flag_for(event, by_id[event.course_id], timeline.assessments, thresholds)
+        if flag is not None:
+            flags.append(flag)
+    for course in timeline.watched_courses:
+        baseline = course_baseline(
+            course, timeline.assessments, thresholds, baseline_bound(timeline, course)
+        )
+        reductions = [e for e in found if e.kind == "reduction" and e.course_id == course.id]
+        flag = _loss_of_response(course, timeline.assessments, baseline, reductions, thresholds)
         if flag is not None:
             flags.append(flag)
     return sorted(flags, key=lambda f: (f.date, f.event_date, f.course_id, f.event))
@@ -334,6 +449,10 @@ class CourseSummary:
     label: str = "Lenalidomide"
     watched: bool = True
     interruptions: tuple[Interruption, ...] = ()
+    on_treatment_flag: Flag | None = None  # rule 5: loss of response on treatment
+    # What became of a withdrawal in CR (clinical.rules.outcomes.WithdrawalOutcome:
+    # relapsed by a flag or a restart, relapse-free, lost to follow-up); None otherwise.
+    after_withdrawal: WithdrawalOutcome | None = None
 
     @property
     def ongoing(self) -> bool:
@@ -393,8 +512,18 @@ class CourseSummary:
 
     @property
     def weeks_to_relapse(self) -> int | None:
+        """Whole weeks from the withdrawal in CR to the relapse flag or the restart (rule 4)."""
+        outcome = self.after_withdrawal
+        if outcome is not None:
+            return outcome.weeks_to_relapse
         flag = self.relapse_flag
         return flag.weeks_after if flag is not None else None
+
+    @property
+    def relapsed_by_restart(self) -> bool:
+        """Rule 4: no relapse flag, but a watched course restarted inside the watch."""
+        outcome = self.after_withdrawal
+        return outcome is not None and outcome.cause == "restart"
 
 
 def course_summaries(
@@ -405,6 +534,10 @@ def course_summaries(
     """Per course of every drug, in start order: baseline, best response, time to CR,
     withdrawal, flags, dose. Only watched courses carry a response and flags
     (clasi.md section 3); the others are listed with their doses and holds."""
+    # Local import: outcomes builds on this module (one definition of the outcome after a
+    # withdrawal in CR, shared by the patient page and the cohort report).
+    from clinical.rules.outcomes import outcome_after_withdrawal_in_cr
+
     timeline = timeline.as_of(today)
     flags = find_flags(timeline, thresholds)
     summaries = []
@@ -435,6 +568,10 @@ def course_summaries(
                 interruptions=course.interruptions,
                 withdrawal_flag=next((f for f in mine if f.event == "withdrawal"), None),
                 reduction_flags=tuple(f for f in mine if f.event == "reduction"),
+                on_treatment_flag=next((f for f in mine if f.event == "on_treatment"), None),
+                after_withdrawal=outcome_after_withdrawal_in_cr(
+                    timeline, course, thresholds, flags
+                ),
             )
         )
     return summaries

@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
-from clinical.rules.flares import FLAG_LABELS, Event, Flag, events, find_flags
+from clinical.rules.flares import FLAG_LABELS, Flag, find_flags, withdrawal_event
 from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
-from clinical.record import DEFAULT_THRESHOLDS, PatientRecord, Thresholds
+from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds, shift
 
 __all__ = [
     "REPORT_KEYS",
@@ -32,9 +32,11 @@ __all__ = [
     "KMSubject",
     "KaplanMeier",
     "WeekActivity",
+    "WithdrawalOutcome",
     "cohort_report",
     "format_text",
     "mean_activity_by_week",
+    "outcome_after_withdrawal_in_cr",
     "relapse_free_curve",
     "round_half_up",
 ]
@@ -50,6 +52,7 @@ REPORT_KEYS: tuple[str, ...] = (
     "partial_response",
     "complete_response_rate",
     "withdrawn_in_complete_response",
+    "followed_after_withdrawal_in_cr",
     "relapsed_after_withdrawal",
     "relapse_rate",
     "weeks_to_relapse",
@@ -81,6 +84,127 @@ def _json_number(value: Fraction) -> int | float:
     return value.numerator if value.denominator == 1 else float(value)
 
 
+WithdrawalStatus = Literal["relapsed", "relapse_free", "lost_to_follow_up"]
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalOutcome:
+    """What became of one course withdrawn in complete response (clasi.md section 3,
+    rules 1 and 4; exchange-format.md, the relapse keys).
+
+    - relapsed: its withdrawal raised a relapse_after_complete_response flag
+      (cause "flag", on the flag's visit), or a new watched course started
+      inside the watch with no such flag before it (rule 4, cause "restart",
+      on the restart date);
+    - relapse_free: followed (a CLASI after the withdrawal inside the watch)
+      and neither of the above;
+    - lost_to_follow_up: no CLASI after the withdrawal inside the watch and no
+      restart: the outcome is unknown, so it stays out of the relapse rate.
+    """
+
+    course_id: str
+    withdrawal: dt.date
+    status: WithdrawalStatus
+    relapse_date: dt.date | None = None
+    cause: Literal["flag", "restart"] | None = None
+    flag: Flag | None = None  # the relapse flag, when the cause is a flag
+    last_seen: dt.date | None = None  # the last CLASI after the withdrawal inside the watch
+
+    @property
+    def relapsed(self) -> bool:
+        return self.status == "relapsed"
+
+    @property
+    def followed(self) -> bool:
+        """The outcome is known: the denominator of the relapse rate."""
+        return self.status != "lost_to_follow_up"
+
+    @property
+    def lost_to_follow_up(self) -> bool:
+        return self.status == "lost_to_follow_up"
+
+    @property
+    def days_to_relapse(self) -> int | None:
+        return None if self.relapse_date is None else (self.relapse_date - self.withdrawal).days
+
+    @property
+    def weeks_to_relapse(self) -> int | None:
+        """Whole weeks, days // 7 (clasi.md section 3)."""
+        days = self.days_to_relapse
+        return None if days is None else days // 7
+
+    @property
+    def follow_up_days(self) -> int:
+        """Days from the withdrawal to the relapse, else to the last CLASI in the watch
+        (the Kaplan-Meier time; 0 when lost to follow-up)."""
+        if self.relapse_date is not None:
+            return (self.relapse_date - self.withdrawal).days
+        return (self.last_seen - self.withdrawal).days if self.last_seen is not None else 0
+
+
+def outcome_after_withdrawal_in_cr(
+    record: PatientRecord,
+    course: Course,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    flags: Iterable[Flag] | None = None,
+) -> WithdrawalOutcome | None:
+    """The outcome after withdrawal in CR of one course; None when the course was not
+    withdrawn in complete response (not ended, or no CLASI on treatment, or the
+    last on-treatment CLASI-A, the one on or before the withdrawal, is not 0).
+
+    `record` is read as it stands (pass `record.as_of(day)` for a past day);
+    `flags` are `find_flags(record, thresholds)` when the caller has them.
+
+    Readings (exchange-format.md leaves them open):
+    - A relapse flag dated ON the restart day (the watch closes that day,
+      inclusive) is the cause, with the same date; rule 4 applies only when no
+      flag came first.
+    - The restart is the next WATCHED course (lenalidomide or thalidomide,
+      either drug) starting strictly after the withdrawal and no later than
+      the watch limit (withdrawal + watch_weeks). A course of any other drug
+      never counts. A watched course starting on or before the withdrawal day
+      (an overlap the forms refuse) is no restart: the patient was never off
+      the drug, no follow-up exists, and the course counts as lost to follow-up.
+    - "Followed" needs a CLASI strictly after the withdrawal inside the watch
+      (a visit on the restart day counts: it is inside the watch), or a restart.
+    """
+    if not course.watched or course.end is None:
+        return None
+    treated = on_treatment(course, record.assessments)
+    if not treated or treated[-1].activity != 0:
+        return None
+    withdrawal = withdrawal_event(record, course, thresholds)
+    assert withdrawal is not None  # a watched course that ended
+    if flags is None:
+        flags = find_flags(record, thresholds)
+    flag = next(
+        (
+            f
+            for f in flags
+            if f.course_id == course.id and f.kind == "relapse_after_complete_response"
+        ),
+        None,
+    )
+    seen = [a.date for a in record.assessments if withdrawal.watches(a.date)]
+    last_seen = seen[-1] if seen else None
+    base = {"course_id": course.id, "withdrawal": course.end, "last_seen": last_seen}
+    if flag is not None:
+        return WithdrawalOutcome(
+            status="relapsed", relapse_date=flag.date, cause="flag", flag=flag, **base
+        )
+    following = record.next_watched(course)
+    if (
+        following is not None
+        and course.end < following.start <= shift(course.end, thresholds.watch_days)
+    ):
+        return WithdrawalOutcome(
+            status="relapsed", relapse_date=following.start, cause="restart", **base
+        )
+    return WithdrawalOutcome(
+        status="relapse_free" if last_seen is not None else "lost_to_follow_up", **base
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _CourseOutcome:
     patient: str
@@ -88,27 +212,12 @@ class _CourseOutcome:
     category: str | None
     baseline_activity: int | None
     adverse_event_stop: bool
-    withdrawn_in_cr: bool
-    relapse: Flag | None  # the relapse_after_complete_response flag of its withdrawal
-
+    after_withdrawal: WithdrawalOutcome | None  # None unless withdrawn in CR
 
 
 def drug_ids(timeline: PatientRecord, drug: str) -> frozenset[str]:
     """Ids of the patient's courses of `drug`."""
     return frozenset(c.id for c in timeline.courses_of(drug))
-
-
-def _relapse_after_withdrawal(flags: Iterable[Flag], course_id: str) -> Flag | None:
-    """The course's relapse-after-complete-response flag: only a withdrawal raises
-    that kind (a reduction raises relapse_after_dose_reduction)."""
-    return next(
-        (
-            f
-            for f in flags
-            if f.course_id == course_id and f.kind == "relapse_after_complete_response"
-        ),
-        None,
-    )
 
 def _response(timeline: PatientRecord, course, thresholds: Thresholds, today: dt.date | None):
     return course_response(
@@ -126,7 +235,6 @@ def _outcomes(
     found = []
     for course in timeline.courses_of(drug):
         response = _response(timeline, course, thresholds, today)
-        relapse = _relapse_after_withdrawal(flags, course.id)
         found.append(
             _CourseOutcome(
                 patient=timeline.code,
@@ -134,10 +242,9 @@ def _outcomes(
                 category=response.category,
                 baseline_activity=response.baseline.activity if response.baseline else None,
                 adverse_event_stop=course.stop_reason == "adverse_event",
-                withdrawn_in_cr=response.ended_in_complete_response,
-                # Rule 1 fires only when in CR at withdrawal, which is the same test as
-                # ended_in_complete_response; requiring both keeps relapsed <= withdrawn.
-                relapse=relapse if response.ended_in_complete_response else None,
+                after_withdrawal=outcome_after_withdrawal_in_cr(
+                    timeline, course, thresholds, flags
+                ),
             )
         )
     return found
@@ -158,14 +265,19 @@ def cohort_report(
       their best on-treatment response (CR and PR count as improved).
     - withdrawn_in_complete_response: ended courses whose last on-treatment
       CLASI-A is 0 (evaluable or not: a missing baseline does not undo a CR).
+    - followed_after_withdrawal_in_cr / relapsed_after_withdrawal /
+      relapse_rate / weeks_to_relapse: from `outcome_after_withdrawal_in_cr`
+      (a restart inside the watch is a relapse on the restart date, rule 4; a
+      course never seen again stays out of the denominator).
     - flags: every flag, patient code then date order.
     """
     patients = sorted((t.as_of(today) for t in timelines), key=lambda t: t.code)
     outcomes: list[_CourseOutcome] = []
     flag_rows: list[dict[str, Any]] = []
     for timeline in patients:
-        flags = [f for f in find_flags(timeline, thresholds) if f.course_id in drug_ids(timeline, drug)]
-        outcomes.extend(_outcomes(timeline, flags, thresholds, today, drug))
+        all_flags = find_flags(timeline, thresholds)
+        flags = [f for f in all_flags if f.course_id in drug_ids(timeline, drug)]
+        outcomes.extend(_outcomes(timeline, all_flags, thresholds, today, drug))
         flag_rows.extend(
             {
                 "patient": timeline.code,
@@ -179,9 +291,10 @@ def cohort_report(
 
     evaluable = [o for o in outcomes if o.evaluable]
     complete = sum(o.category == "complete" for o in evaluable)
-    withdrawn = [o for o in outcomes if o.withdrawn_in_cr]
-    relapses = [o.relapse for o in withdrawn if o.relapse is not None]
-    weeks = [Fraction(f.weeks_after) for f in relapses]
+    withdrawn = [o.after_withdrawal for o in outcomes if o.after_withdrawal is not None]
+    followed = [w for w in withdrawn if w.followed]
+    relapses = [w for w in followed if w.relapsed]
+    weeks = [Fraction(w.weeks_to_relapse or 0) for w in relapses]
     baselines = [o.baseline_activity for o in evaluable if o.baseline_activity is not None]
 
     report: dict[str, Any] = {
@@ -194,8 +307,9 @@ def cohort_report(
         "partial_response": sum(o.category == "partial" for o in evaluable),
         "complete_response_rate": _rate(complete, len(evaluable)),
         "withdrawn_in_complete_response": len(withdrawn),
+        "followed_after_withdrawal_in_cr": len(followed),
         "relapsed_after_withdrawal": len(relapses),
-        "relapse_rate": _rate(len(relapses), len(withdrawn)),
+        "relapse_rate": _rate(len(relapses), len(followed)),
         "weeks_to_relapse": {
             "min": _json_number(min(weeks)) if weeks else None,
             # statistics.median of Fractions is exact: (4 + 5) / 2 -> 4.5, (3 + 5) / 2 -> 4.
@@ -243,10 +357,21 @@ def format_text(report: dict[str, Any]) -> str:
         ("Partial response (>= 50% fall)", _of(report["partial_response"], evaluable)),
         ("Withdrawn in complete response", str(report["withdrawn_in_complete_response"])),
         (
-            "Relapsed after withdrawal",
+            "  followed after withdrawal (outcome known)",
+            str(report["followed_after_withdrawal_in_cr"]),
+        ),
+        (
+            "  lost to follow-up (no CLASI since, no restart)",
+            str(
+                report["withdrawn_in_complete_response"]
+                - report["followed_after_withdrawal_in_cr"]
+            ),
+        ),
+        (
+            "Relapsed after withdrawal (flag or restart)",
             _of(
                 report["relapsed_after_withdrawal"],
-                report["withdrawn_in_complete_response"],
+                report["followed_after_withdrawal_in_cr"],
                 report["relapse_rate"],
             ),
         ),
@@ -261,7 +386,11 @@ def format_text(report: dict[str, Any]) -> str:
     width = max(len(label) for label, _ in rows)
     lines = ["Lenalidomide for cutaneous lupus: cohort outcome report", ""]
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
-    lines += ["", f"Flags after withdrawal or dose reduction ({len(report['flags'])})"]
+    lines += [
+        "",
+        "Flags after withdrawal, dose reduction or loss of response on treatment "
+        f"({len(report['flags'])})",
+    ]
     if report["flags"]:
         header = ("Patient", "Visit", "Flag", "Weeks after", "CLASI-A")
         table = [
@@ -287,6 +416,7 @@ def format_text(report: dict[str, Any]) -> str:
         f"  {VALL_DHEBRON['source']}: complete response in {VALL_DHEBRON['complete_response']};",
         f"  relapse after withdrawal {VALL_DHEBRON['relapse_after_withdrawal']}.",
         "Flags marked exploratory use an unvalidated worsening rule (MCID in reverse).",
+        "A restart of a watched drug within the watch counts as a relapse on the restart date.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -369,50 +499,37 @@ class KaplanMeier:
         }
 
 
-def _follow_up(timeline: PatientRecord, withdrawal: Event, relapse: Flag | None) -> int:
-    if relapse is not None:
-        return relapse.days_after
-    # Censored at the last relapse-free visit inside the watch window, which is
-    # never later than the window's end (44 weeks, or the next course's start);
-    # with no visit after withdrawal the course is censored at 0.
-    seen = [a.date for a in timeline.assessments if withdrawal.watches(a.date)]
-    return (seen[-1] - withdrawal.date).days if seen else 0
-
-
 def relapse_free_curve(
     timelines: Iterable[PatientRecord],
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
     drug: str = "lenalidomide",
 ) -> KaplanMeier:
-    """Kaplan-Meier of time from withdrawal in CR to a relapse flag.
+    """Kaplan-Meier of time from withdrawal in CR to relapse.
 
-    Subjects: courses withdrawn in complete response. Event: the
-    relapse_after_complete_response flag of that withdrawal (time = its
-    days_after). Censoring: the last visit inside the watch window, i.e. the
+    Subjects: courses withdrawn in complete response (`outcome_after_withdrawal_in_cr`).
+    Event: the relapse_after_complete_response flag of that withdrawal, or a
+    restart of a watched drug inside the watch (rule 4: an event on the
+    restart date). Censoring: the last visit inside the watch window, i.e. the
     earliest of the window's end (44 weeks / next course start) and the last
-    follow-up visit. Time is in days (events are >= 1 day after withdrawal);
-    `time_weeks` is days / 7. At tied times events precede censorings.
+    follow-up visit; a course never seen again is censored at 0. Time is in
+    days (events are >= 1 day after withdrawal); `time_weeks` is days / 7. At
+    tied times events precede censorings.
     """
     subjects: list[KMSubject] = []
     for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
-        withdrawals = {
-            e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
-        }
         flags = find_flags(timeline, thresholds)
         for course in timeline.courses_of(drug):
-            response = _response(timeline, course, thresholds, today)
-            if not response.ended_in_complete_response:
+            outcome = outcome_after_withdrawal_in_cr(timeline, course, thresholds, flags)
+            if outcome is None:
                 continue
-            event = withdrawals[course.id]
-            relapse = _relapse_after_withdrawal(flags, course.id)
             subjects.append(
                 KMSubject(
                     patient=timeline.code,
                     course_id=course.id,
-                    withdrawal=event.date,
-                    time_days=_follow_up(timeline, event, relapse),
-                    relapsed=relapse is not None,
+                    withdrawal=outcome.withdrawal,
+                    time_days=outcome.follow_up_days,
+                    relapsed=outcome.relapsed,
                 )
             )
     return KaplanMeier(subjects=tuple(subjects), steps=_km_steps(subjects))

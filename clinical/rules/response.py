@@ -131,11 +131,21 @@ def course_baseline(
 
 
 def baseline_bound(record: PatientRecord, course: Course) -> dt.date | None:
-    """The day a course's baseline must come after: the withdrawal of the previous
-    watched course (clasi.md section 2); None when there is none. Courses of
-    other drugs never bound a baseline."""
-    previous = record.previous_watched(course)
-    return previous.end if previous is not None else None
+    """The day a course's baseline must come after: the latest withdrawal of an
+    earlier watched course (clasi.md section 2: "after the end of ANY earlier
+    course of a watched drug"); None when there is none. Courses of other drugs
+    (hydroxychloroquine, aspirin, ...) never bound a baseline.
+
+    Watched courses never overlap, so this is the previous watched course's
+    end; taking the latest end of every earlier one keeps the rule true even
+    on a record whose courses were entered out of order.
+    """
+    ends = [
+        c.end
+        for c in record.watched_courses
+        if c.id != course.id and c.start < course.start and c.end is not None
+    ]
+    return max(ends) if ends else None
 
 
 def on_treatment(
@@ -163,7 +173,9 @@ class CourseResponse:
     baseline: Assessment | None
     best: Assessment | None  # lowest on-treatment CLASI-A; ties -> the earliest
     interpretation: Interpretation | None  # None unless evaluable
-    evaluable: bool  # a baseline and >= 1 on-treatment CLASI (exchange-format.md)
+    # Baseline CLASI-A >= 1 and >= 1 on-treatment CLASI (clasi.md section 2): a course
+    # started while the skin is clear has nothing to respond to.
+    evaluable: bool
     time_to_complete_response_days: int | None  # first on-treatment CLASI-A 0 - start
     last_on_treatment: Assessment | None
     ended_in_complete_response: bool  # course ended and its last on-treatment CLASI-A is 0
@@ -188,6 +200,11 @@ def course_response(
     """Baseline, best response, time to CR and the state at withdrawal of one course.
 
     `after`: see `course_baseline` (the previous watched course's withdrawal).
+    Evaluable (clasi.md section 2, **project rule**): a baseline whose CLASI-A
+    is at least 1 and at least one on-treatment CLASI. A course started clear
+    (baseline 0) is not evaluable and has no category, so it never counts as a
+    complete response; its withdrawal in CR (`ended_in_complete_response`)
+    still counts for the relapse figures, which do not depend on a baseline.
     """
     ordered = _in_order(assessments)
     baseline = course_baseline(course, ordered, thresholds, after)
@@ -196,14 +213,14 @@ def course_response(
     best = min(treated, key=lambda a: a.activity) if treated else None
     first_clear = next((a for a in treated if a.activity == 0), None)
     last = treated[-1] if treated else None
-    evaluable = baseline is not None and best is not None
+    evaluable = baseline is not None and baseline.activity >= 1 and best is not None
     return CourseResponse(
         course_id=course.id,
         baseline=baseline,
         best=best,
         interpretation=(
             interpret(baseline.activity, best.activity, thresholds)
-            if baseline is not None and best is not None
+            if evaluable and baseline is not None and best is not None
             else None
         ),
         evaluable=evaluable,

@@ -93,8 +93,14 @@ def test_a_visit_on_the_withdrawal_day_is_not_in_the_watch():
     # the reference (not in CR, nadir 0) and is not itself a post-withdrawal visit, though
     # its CLASI-A 5 would meet rule 2 if the window included the withdrawal day.
     timeline = one_course((START, 11), (day(30, START), 0), (END, 5))
-    assert find_flags(timeline) == []
-    assert find_flags(one_course((START, 11), (day(30, START), 0), (END, 5), (day(1), 5)))
+    # No withdrawal flag. The withdrawal-day visit IS on treatment, though, so rule 5
+    # sees it: baseline 11, CLASI-A 0 on day 30 (a response), then 5 = 5 points above 0
+    # -> loss of response on treatment, 2009-02-02 -> 2010-03-01 = 392 days = 56 weeks.
+    (flag,) = find_flags(timeline)
+    assert (flag.kind, flag.event, flag.date) == ("loss_of_response_on_treatment", "on_treatment", END)
+    assert (flag.weeks_after, flag.reference_activity) == (56, 0)
+    after = find_flags(one_course((START, 11), (day(30, START), 0), (END, 5), (day(1), 5)))
+    assert [f.event for f in after] == ["on_treatment", "withdrawal"]
 
 
 def test_no_on_treatment_clasi_before_the_event_means_no_flag():
@@ -477,6 +483,30 @@ def _oracle(timeline: PatientRecord, thresholds: Thresholds) -> dict[str, tuple[
                 ):
                     expected[f"{kind}:{when.isoformat()}"] = (a.visit_id, in_cr)
                     break
+        # Rule 5, restated: baseline = last CLASI in [start - 30 days, start] after the
+        # previous course's end; the first on-treatment visit outside every reduction
+        # watch that is >= MCID above the lowest strictly earlier on-treatment CLASI-A,
+        # that lowest having met the MCID against a baseline >= 1.
+        bound = courses[index - 1].end if index else None
+        before = [
+            a
+            for a in timeline.assessments
+            if c.start - dt.timedelta(days=thresholds.baseline_lookback_days) <= a.date <= c.start
+            and (bound is None or a.date > bound)
+        ]
+        b = before[-1].activity if before else 0
+        treated = [a for a in timeline.assessments if a.date > c.start and (c.end is None or a.date <= c.end)]
+        reductions = [(when, watched) for kind, when, watched in candidates if kind == "reduction"]
+        for a in treated:
+            earlier = [x.activity for x in treated if x.date < a.date]
+            if not earlier or b < 1 or any(w < a.date and ok(a.date) for w, ok in reductions):
+                continue
+            low = min(earlier)
+            responded = b - low >= thresholds.mcid_points or (b - low) * 100 >= thresholds.mcid_percent * b
+            rise = a.activity - low
+            if responded and rise >= thresholds.mcid_points and rise * 100 >= thresholds.mcid_percent * low:
+                expected[f"on_treatment:{c.start.isoformat()}"] = (a.visit_id, False)
+                break
     return expected
 
 
@@ -497,6 +527,15 @@ def test_flag_invariants(timeline):
     assert len(keys) == len(set(keys)), "at most one flag per event"
     assert [f.date for f in flags] == sorted(f.date for f in flags)
     for f in flags:
+        if f.event == "on_treatment":  # rule 5: on treatment, weeks from the course start
+            course = next(c for c in timeline.courses if c.id == f.course_id)
+            assert f.key == f"on_treatment:{course.start.isoformat()}"
+            assert course.start < f.date and (course.end is None or f.date <= course.end)
+            assert f.exploratory and f.kind == "loss_of_response_on_treatment"
+            assert f.weeks_after == (f.date - course.start).days // 7
+            assert meets_worsening(f.activity, f.reference_activity)
+            assert not any(e.watches(f.date) for e in by_key.values() if e.kind == "reduction" and e.course_id == f.course_id)
+            continue
         event = by_key[f.key]
         assert event.date < f.date <= event.watch_end, "the visit is inside its window"
         assert f.days_after >= 1 and f.weeks_after == f.days_after // 7

@@ -62,8 +62,10 @@ def course(cid, start, end=None, reason=None, doses=None) -> Course:
 #       On tx 0, 0 -> COMPLETE, withdrawn in CR. 2011-09-19 0, then 2011-10-17 3:
 #       Sep 5 -> Oct 17 = 25 + 17 = 42 days -> RELAPSE, 6 weeks.
 # VH-03 C1 start 2012-05-07, end 2013-01-07. Baseline 20. On tx 2, 0, 0 -> COMPLETE,
-#       withdrawn in CR; 0 on 2013-02-04 and 2013-06-03 -> no relapse. Its watch ends
-#       at C2's start (2013-09-02).
+#       withdrawn in CR; 0 on 2013-02-04 and 2013-06-03 -> no relapse flag. Its watch
+#       ends at C2's start (2013-09-02), inside 44 weeks (2013-11-11): RULE 4, a restart
+#       counts as relapse on 2013-09-02; Jan 7 -> Sep 2 2013 = 24 + 28 + 31 + 30 + 31 +
+#       30 + 31 + 31 + 2 = 238 days = 34 weeks.
 #       C2 start 2013-09-02, end 2014-03-03. Last CLASI before it is 2013-06-03, 91
 #       days earlier -> NO BASELINE, not evaluable; but on tx 0, 0 -> withdrawn in CR
 #       (a missing baseline does not undo a CR). 2014-04-07 0 -> no relapse.
@@ -93,10 +95,11 @@ def course(cid, start, end=None, reason=None, doses=None) -> Course:
 #          stopped for an adverse event: VH-04 D1, VH-06 = 2.
 #          complete 4 (VH-01, VH-02, VH-03 C1, VH-08); partial 1 (VH-04 D2);
 #          improved 4 + 1 + 2 (VH-04 D1, VH-07) = 7. CR rate 4/8 = 0.5.
-#          withdrawn in CR 6 (VH-01, -02, -03 C1, -03 C2, -05, -08); relapsed 4 (VH-01,
-#          -02, -05, -08): 4/6 = 0.6666... -> 0.667 (half-up).
-#          weeks to relapse 3, 6, 2, 4 -> sorted 2, 3, 4, 6: min 2, median (3+4)/2 = 3.5,
-#          max 6.
+#          withdrawn in CR 6 (VH-01, -02, -03 C1, -03 C2, -05, -08), all followed (each
+#          has a CLASI inside its watch); relapsed 5 (VH-01, -02, -05, -08 by a flag,
+#          VH-03 C1 by its restart): 5/6 = 0.8333... -> 0.833.
+#          weeks to relapse 3, 6, 34, 2, 4 -> sorted 2, 3, 4, 6, 34: min 2, median 4,
+#          max 34.
 #          mean baseline (evaluable): 12+15+20+9+14+25+8+11 = 114; 114/8 = 14.25 -> 14.3
 #          half-up (Python's round(14.25, 1) gives 14.2: banker's rounding).
 
@@ -213,9 +216,10 @@ EXPECTED = {
     "partial_response": 1,
     "complete_response_rate": 0.5,
     "withdrawn_in_complete_response": 6,
-    "relapsed_after_withdrawal": 4,
-    "relapse_rate": 0.667,
-    "weeks_to_relapse": {"min": 2, "median": 3.5, "max": 6},
+    "followed_after_withdrawal_in_cr": 6,
+    "relapsed_after_withdrawal": 5,
+    "relapse_rate": 0.833,
+    "weeks_to_relapse": {"min": 2, "median": 4, "max": 34},
     "mean_baseline_activity": 14.3,
     "flags": [
         {
@@ -290,13 +294,16 @@ def test_a_generator_of_timelines_is_accepted():
 
 
 def test_today_reads_the_cohort_as_it_stood():
-    # On 2010-03-21 only VH-01 and VH-04 (D1) had started; VH-01 not yet relapsed.
+    # On 2010-03-21 only VH-01 and VH-04 (D1) had started; VH-01 not yet relapsed and
+    # not seen since its withdrawal 20 days before: lost to follow-up, so its outcome is
+    # unknown and the relapse rate has no denominator (null, never "0% relapsed").
     report = cohort_report(cohort(), today=D(2010, 3, 21))
     assert report["patients"] == 9  # every patient counts, even with no course yet
     assert report["courses"] == 2
     assert report["withdrawn_in_complete_response"] == 1
+    assert report["followed_after_withdrawal_in_cr"] == 0
     assert report["relapsed_after_withdrawal"] == 0
-    assert report["relapse_rate"] == 0.0
+    assert report["relapse_rate"] is None
     assert report["flags"] == []
 
 
@@ -315,6 +322,7 @@ def test_an_empty_cohort_has_nulls_not_zero_rates():
         "partial_response": 0,
         "complete_response_rate": None,
         "withdrawn_in_complete_response": 0,
+        "followed_after_withdrawal_in_cr": 0,
         "relapsed_after_withdrawal": 0,
         "relapse_rate": None,
         "weeks_to_relapse": {"min": None, "median": None, "max": None},
@@ -394,8 +402,9 @@ def test_why_not_pythons_round():
 def test_format_text_is_a_readable_table_with_labelled_context():
     text = format_text(cohort_report(cohort(), today=TODAY))
     assert "Complete response (CLASI-A 0)" in text and "4 of 8 (50.0%)" in text
-    assert "Relapsed after withdrawal" in text and "4 of 6 (66.7%)" in text
-    assert "2 / 3.5 / 6" in text
+    assert "Relapsed after withdrawal (flag or restart)" in text and "5 of 6 (83.3%)" in text
+    assert "2 / 4 / 34" in text
+    assert "lost to follow-up (no CLASI since, no restart)   0" in text
     assert "14.3" in text
     assert "VH-04    2010-09-27  Worsening after dose reduction (exploratory)" in text
     # The Vall d'Hebron figures appear only as labelled context.
@@ -414,14 +423,15 @@ def test_format_text_of_an_empty_report():
 # Courses withdrawn in CR and their follow-up (days from withdrawal):
 #   VH-05 relapse 14, VH-01 relapse 21, VH-08 relapse 28, VH-02 relapse 42,
 #   VH-03 C2 censored 35 (last visit 2014-04-07, watch open to 44 weeks),
-#   VH-03 C1 censored 147 (last visit in its watch 2013-06-03; the watch ended at C2's start).
+#   VH-03 C1 relapse 238: C2's start (2013-09-02) ends its watch with no flag before it,
+#   so the restart is an event on that day (rule 4), not a censoring at its last visit.
 # t=0   at risk 6                        S = 1
 # t=14  at risk 6, 1 relapse             S = 5/6
 # t=21  at risk 5, 1 relapse             S = 5/6 * 4/5 = 2/3
 # t=28  at risk 4, 1 relapse             S = 2/3 * 3/4 = 1/2
 # t=35  at risk 3, 1 censored            S = 1/2
 # t=42  at risk 2, 1 relapse             S = 1/2 * 1/2 = 1/4
-# t=147 at risk 1, 1 censored            S = 1/4
+# t=238 at risk 1, 1 relapse (restart)   S = 1/4 * 0 = 0
 
 
 def test_relapse_free_curve_on_the_hand_built_cohort():
@@ -434,13 +444,15 @@ def test_relapse_free_curve_on_the_hand_built_cohort():
         (28, 4, 1, 0, Fraction(1, 2)),
         (35, 3, 0, 1, Fraction(1, 2)),
         (42, 2, 1, 0, Fraction(1, 4)),
-        (147, 1, 0, 1, Fraction(1, 4)),
+        (238, 1, 1, 0, Fraction(0)),
     ]
-    assert (curve.n, curve.events, curve.censored) == (6, 4, 2)
+    assert (curve.n, curve.events, curve.censored) == (6, 5, 1)
     assert curve.median_days == 28
     assert curve.steps[1].time_weeks == 2
-    # Number at risk every 4 weeks up to week 21 (147 days): >= 0, 28, 56, ... days.
-    assert curve.at_risk_table() == ((0, 6), (4, 4), (8, 1), (12, 1), (16, 1), (20, 1))
+    # Number at risk every 4 weeks up to week 34 (238 days): >= 0, 28, 56, ... days.
+    assert curve.at_risk_table() == (
+        (0, 6), (4, 4), (8, 1), (12, 1), (16, 1), (20, 1), (24, 1), (28, 1), (32, 1)
+    )
     plot = curve.to_dict()
     assert plot["steps"][2] == {
         "time_weeks": 3.0,
@@ -552,7 +564,13 @@ def test_report_invariants(timelines):
     assert list(r) == list(REPORT_KEYS)
     assert r["complete_response"] + r["partial_response"] <= r["improved"] <= r["evaluable_courses"]
     assert r["evaluable_courses"] <= r["courses"]
-    assert r["relapsed_after_withdrawal"] <= r["withdrawn_in_complete_response"] <= r["courses"]
+    assert (
+        r["relapsed_after_withdrawal"]
+        <= r["followed_after_withdrawal_in_cr"]
+        <= r["withdrawn_in_complete_response"]
+        <= r["courses"]
+    )
+    # One course per patient here, so no restart: every relapse is a flag.
     relapses = [f for f in r["flags"] if f["kind"] == "relapse_after_complete_response"]
     assert len(relapses) == r["relapsed_after_withdrawal"]
     for rate in (r["complete_response_rate"], r["relapse_rate"]):

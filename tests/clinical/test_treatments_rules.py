@@ -83,7 +83,7 @@ def test_a_course_of_an_unwatched_drug_raises_no_flag():
 
 def test_an_interruption_is_neither_a_withdrawal_nor_a_reduction():
     # Held from day 40 to day 60 for neutropenia while in CR; the skin is active
-    # during the hold. No withdrawal, no reduction: no event, no flag.
+    # during the hold. No withdrawal, no reduction: no event, no flag of rules 1-3.
     hold = Interruption(on(40), on(60), "neutropenia")
     record = PatientRecord(
         "P",
@@ -91,7 +91,13 @@ def test_an_interruption_is_neither_a_withdrawal_nor_a_reduction():
         assessments=(visit(0, 12), visit(30, 0), visit(50, 5), visit(70, 0)),
     )
     assert events(record) == []
-    assert find_flags(record) == []
+    # The rules see the course as running through the hold (clasi.md section 3), so
+    # rule 5 reads the day-50 visit as on treatment: baseline 12, 0 on day 30 (a
+    # response), 5 on day 50 = 5 points above 0 -> loss of response, 50 // 7 = 7 weeks.
+    (flag,) = find_flags(record)
+    assert (flag.kind, flag.date, flag.weeks_after, flag.reference_activity) == (
+        "loss_of_response_on_treatment", on(50), 7, 0
+    )
     # The course runs through the hold: the visit in it is on treatment.
     response = course_response(record.courses[0], record.assessments)
     assert response.best == visit(30, 0) and response.last_on_treatment == visit(70, 0)
@@ -109,7 +115,11 @@ def test_an_open_interruption_stays_on_hold_and_raises_nothing():
         courses=(course("len", "lenalidomide", 0, holds=(hold,)),),
         assessments=(visit(0, 12), visit(30, 0), visit(90, 8)),
     )
-    assert find_flags(record) == [] and record.courses[0].on_hold(on(400))
+    assert events(record) == [] and record.courses[0].on_hold(on(400))
+    # Only rule 5 (the course runs through the hold): 8 on day 90 after 0 on day 30,
+    # baseline 12 -> loss of response, 90 // 7 = 12 weeks after the start.
+    (flag,) = find_flags(record)
+    assert (flag.kind, flag.date, flag.weeks_after) == ("loss_of_response_on_treatment", on(90), 12)
 
 
 def test_a_restart_never_takes_its_baseline_from_the_previous_course():

@@ -13,8 +13,8 @@ Six patients, one course each (all dates 2025):
 
 By hand: patients 6, courses 6, evaluable 5 (P1-P5), stopped for an adverse
 event 1 (P4), complete 3 (P1 P2 P5), partial 1 (P3), improved 4, CR rate
-3/5 = 0.6, withdrawn in CR 3 (P1 P2 P5), relapsed 2 (P1 P2), relapse rate
-2/3 = 0.667, weeks to relapse 3 / (3+8)/2 = 5.5 / 8, mean baseline CLASI-A
+3/5 = 0.6, withdrawn in CR 3 (P1 P2 P5), all 3 followed (a CLASI after the
+withdrawal inside the watch), relapsed 2 (P1 P2), relapse rate 2/3 = 0.667, weeks to relapse 3 / (3+8)/2 = 5.5 / 8, mean baseline CLASI-A
 (10+8+12+9+6)/5 = 9.0; flags P1 03-24 (3 weeks, A 3) and P2 04-14 (8 weeks, A 2).
 """
 
@@ -114,6 +114,7 @@ EXPECTED = {
     "partial_response": 1,
     "complete_response_rate": 0.6,
     "withdrawn_in_complete_response": 3,
+    "followed_after_withdrawal_in_cr": 3,
     "relapsed_after_withdrawal": 2,
     "relapse_rate": 0.667,
     "weeks_to_relapse": {"min": 3, "median": 5.5, "max": 8},
@@ -163,10 +164,14 @@ def test_the_text_report_shows_the_same_numbers(hand_clinic):
 
 
 def test_as_of_reads_the_record_as_it_stood(hand_clinic):
-    # On 2025-03-20 P1 has not relapsed yet and P2 neither (04-14).
+    # On 2025-03-20 P1 has not relapsed yet and P2 neither (04-14). Neither has been
+    # seen since the withdrawal (P1 03-03, P2 02-17): lost to follow-up that day; only
+    # P5 (0 on 03-17) is followed, relapse-free: 0 of 1.
     report = json.loads(run_report(hand_clinic, "json", "2025-03-20"))
     assert report["relapsed_after_withdrawal"] == 0
     assert report["withdrawn_in_complete_response"] == 3
+    assert report["followed_after_withdrawal_in_cr"] == 1
+    assert report["relapse_rate"] == 0.0
     assert report["weeks_to_relapse"] == {"min": None, "median": None, "max": None}
 
 

@@ -28,6 +28,7 @@ REPORTED = (
     "complete_response",
     "partial_response",
     "withdrawn_in_complete_response",
+    "followed_after_withdrawal_in_cr",
     "relapsed_after_withdrawal",
     "relapse_rate",
     "weeks_to_relapse",
