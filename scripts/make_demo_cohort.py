@@ -413,7 +413,7 @@ def demo_plans(rng: random.Random) -> list[Plan]:
             ["tumid"],
             d(2025, 1, 13),
             Story("relapse", 9, clear_week=4, relapse_after=4),
-            {4: ("Diarrhoea", 1)},
+            {4: ("Diarrhea", 1)},
             "",
         ),
         (
@@ -427,7 +427,7 @@ def demo_plans(rng: random.Random) -> list[Plan]:
             ["SCLE"],
             d(2025, 3, 3),
             Story("adverse_event", 10),
-            {3: ("Diarrhoea", 2)},
+            {3: ("Diarrhea", 2)},
             "stopped early for GI intolerance",
         ),
         (
