@@ -11,7 +11,8 @@ number of queries (one per table, values_list rows, no model instances):
   examination (weight, note, clinician, totals and stored items, one joined
   query) and adverse events;
 - with `full=False` (flags, worklists, the report): the assessments' totals
-  alone.
+  alone; `visits=True` adds the visits' dates with their adverse events (one
+  joined query, no weight, note or clinician): what the outcome report reads.
 
 A queryset of patients stays a subquery (no 2,000-element IN list: SQLite
 caps parameters).
@@ -81,7 +82,7 @@ def plain(value: Any) -> Any:
 
 
 def records_for(
-    patients: QuerySet[Patient] | Iterable[Patient], *, full: bool = True
+    patients: QuerySet[Patient] | Iterable[Patient], *, full: bool = True, visits: bool = False
 ) -> dict[Any, PatientRecord]:
     """{patient id: PatientRecord} in a fixed number of queries (see the module doc).
 
@@ -144,7 +145,22 @@ def records_for(
         shown = result if test == LabTest.PREGNANCY else plain(value)
         labs[patient_id].append(Lab(date, test, shown, unit))
 
+    want_visits = visits
     visits: dict = defaultdict(list)
+    if not full and want_visits:
+        # The outcome report: visit dates (follow-up) and adverse events (by term and
+        # grade), one LEFT JOIN query; a visit with two events comes back twice.
+        seen: dict = {}
+        for pk, patient_id, date, term, grade in (
+            StoredVisit.objects.filter(patient_id__in=ids)
+            .values_list("id", "patient_id", "date", "adverse_events__term", "adverse_events__grade")
+            .order_by("patient_id", "date", "id", "adverse_events__term", "adverse_events__grade")
+        ):
+            row = seen.setdefault(pk, (patient_id, date, []))
+            if term is not None:
+                row[2].append(RecordAdverseEvent(term, grade))
+        for pk, (patient_id, date, found) in seen.items():
+            visits[patient_id].append(Visit(str(pk), date, adverse_events=tuple(found)))
     if full:
         events: dict = defaultdict(list)
         for visit_id, term, grade in StoredAdverseEvent.objects.filter(

@@ -21,8 +21,16 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from clinical.rules import report_sections
 from clinical.rules.flares import FLAG_LABELS, Event, Flag, events, find_flags
-from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
+from clinical.rules.report_sections import CourseFacts
+from clinical.rules.response import (
+    CourseResponse,
+    baseline_bound,
+    course_baseline,
+    course_response,
+    on_treatment,
+)
 from clinical.record import DEFAULT_THRESHOLDS, PatientRecord, Thresholds
 
 __all__ = [
@@ -31,12 +39,14 @@ __all__ = [
     "KMStep",
     "KMSubject",
     "KaplanMeier",
+    "PatientRules",
     "WeekActivity",
     "cohort_report",
     "format_text",
     "mean_activity_by_week",
     "relapse_free_curve",
     "round_half_up",
+    "run_rules",
 ]
 
 # The keys of exchange-format.md "The outcome report", in its order.
@@ -49,11 +59,23 @@ REPORT_KEYS: tuple[str, ...] = (
     "complete_response",
     "partial_response",
     "complete_response_rate",
+    "patients_evaluable",
+    "patients_complete_response",
+    "patient_complete_response_rate",
     "withdrawn_in_complete_response",
     "relapsed_after_withdrawal",
     "relapse_rate",
     "weeks_to_relapse",
+    "weeks_to_improvement",
+    "weeks_to_complete_response",
     "mean_baseline_activity",
+    "mean_activity_by_week",
+    "mean_baseline_damage",
+    "mean_last_damage",
+    "max_daily_dose",
+    "adverse_events",
+    "progressed_to_sle",
+    "follow_up_weeks",
     "flags",
 )
 
@@ -92,6 +114,53 @@ class _CourseOutcome:
     relapse: Flag | None  # the relapse_after_complete_response flag of its withdrawal
 
 
+@dataclass(frozen=True, slots=True)
+class PatientRules:
+    """One patient's record as of the report day, with the rules run on it once.
+
+    The cohort page draws the report, the Kaplan-Meier curve and the activity
+    chart from the same `run_rules` answer, so a request runs the rules once
+    and the three cannot disagree.
+    """
+
+    record: PatientRecord  # as of the report day
+    flags: tuple[Flag, ...]  # every flag of the record (all drugs' courses)
+    withdrawals: dict[str, Event]  # course id -> its withdrawal event
+    responses: dict[str, CourseResponse]  # course id -> response, courses of the drug
+
+    def courses(self, drug: str) -> list[CourseFacts]:
+        return [
+            CourseFacts(self.record, c, self.responses[c.id])
+            for c in self.record.courses_of(drug)
+        ]
+
+
+def run_rules(
+    timelines: Iterable[PatientRecord],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    today: dt.date | None = None,
+    drug: str = "lenalidomide",
+) -> tuple[PatientRules, ...]:
+    """Each record as of `today`, with its flags, withdrawals and course responses,
+    in patient code order."""
+    found = []
+    for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
+        found.append(
+            PatientRules(
+                record=timeline,
+                flags=tuple(find_flags(timeline, thresholds)),
+                withdrawals={
+                    e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
+                },
+                responses={
+                    c.id: _response(timeline, c, thresholds, today)
+                    for c in timeline.courses_of(drug)
+                },
+            )
+        )
+    return tuple(found)
+
+
 
 def drug_ids(timeline: PatientRecord, drug: str) -> frozenset[str]:
     """Ids of the patient's courses of `drug`."""
@@ -119,13 +188,12 @@ def _response(timeline: PatientRecord, course, thresholds: Thresholds, today: dt
 def _outcomes(
     timeline: PatientRecord,
     flags: list[Flag],
-    thresholds: Thresholds,
-    today: dt.date | None,
+    responses: dict[str, CourseResponse],
     drug: str,
 ) -> list[_CourseOutcome]:
     found = []
     for course in timeline.courses_of(drug):
-        response = _response(timeline, course, thresholds, today)
+        response = responses[course.id]
         relapse = _relapse_after_withdrawal(flags, course.id)
         found.append(
             _CourseOutcome(
@@ -148,6 +216,8 @@ def cohort_report(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
     drug: str = "lenalidomide",
+    *,
+    rules: tuple[PatientRules, ...] | None = None,
 ) -> dict[str, Any]:
     """The outcome report of exchange-format.md for these patients, as of `today`,
     over the courses of one watched `drug` (the others never raise flags).
@@ -159,13 +229,21 @@ def cohort_report(
     - withdrawn_in_complete_response: ended courses whose last on-treatment
       CLASI-A is 0 (evaluable or not: a missing baseline does not undo a CR).
     - flags: every flag, patient code then date order.
+    - the paper's sections (per patient, times, weeks, damage, dose, adverse
+      events, SLE, follow-up): clinical.rules.report_sections.
+
+    `rules`: the answer of `run_rules` for the same arguments, when the caller
+    already has it (the cohort page); computed here otherwise.
     """
-    patients = sorted((t.as_of(today) for t in timelines), key=lambda t: t.code)
+    if rules is None:
+        rules = run_rules(timelines, thresholds, today, drug)
+    patients = [r.record for r in rules]
     outcomes: list[_CourseOutcome] = []
     flag_rows: list[dict[str, Any]] = []
-    for timeline in patients:
-        flags = [f for f in find_flags(timeline, thresholds) if f.course_id in drug_ids(timeline, drug)]
-        outcomes.extend(_outcomes(timeline, flags, thresholds, today, drug))
+    for r in rules:
+        timeline = r.record
+        flags = [f for f in r.flags if f.course_id in drug_ids(timeline, drug)]
+        outcomes.extend(_outcomes(timeline, flags, r.responses, drug))
         flag_rows.extend(
             {
                 "patient": timeline.code,
@@ -207,8 +285,11 @@ def cohort_report(
         ),
         "flags": flag_rows,
     }
-    assert tuple(report) == REPORT_KEYS
-    return report
+    courses = [c for r in rules for c in r.courses(drug)]
+    report.update(report_sections.report_sections(courses, today, thresholds))
+    # exchange-format.md's order; a missing or unknown key fails here, not in a reader.
+    assert set(report) == set(REPORT_KEYS), set(report) ^ set(REPORT_KEYS)
+    return {key: report[key] for key in REPORT_KEYS}
 
 
 # ---------------------------------------------------------------- text
@@ -384,6 +465,8 @@ def relapse_free_curve(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
     drug: str = "lenalidomide",
+    *,
+    rules: tuple[PatientRules, ...] | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier of time from withdrawal in CR to a relapse flag.
 
@@ -394,14 +477,13 @@ def relapse_free_curve(
     follow-up visit. Time is in days (events are >= 1 day after withdrawal);
     `time_weeks` is days / 7. At tied times events precede censorings.
     """
+    if rules is None:
+        rules = run_rules(timelines, thresholds, today, drug)
     subjects: list[KMSubject] = []
-    for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
-        withdrawals = {
-            e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
-        }
-        flags = find_flags(timeline, thresholds)
+    for r in rules:
+        timeline, withdrawals, flags = r.record, r.withdrawals, r.flags
         for course in timeline.courses_of(drug):
-            response = _response(timeline, course, thresholds, today)
+            response = r.responses[course.id]
             if not response.ended_in_complete_response:
                 continue
             event = withdrawals[course.id]
