@@ -51,6 +51,7 @@ __all__ = [
 
 # The keys of exchange-format.md "The outcome report", in its order.
 REPORT_KEYS: tuple[str, ...] = (
+    "drug",
     "patients",
     "courses",
     "evaluable_courses",
@@ -285,6 +286,7 @@ def cohort_report(
         ),
         "flags": flag_rows,
     }
+    report["drug"] = drug
     courses = [c for r in rules for c in r.courses(drug)]
     report.update(report_sections.report_sections(courses, today, thresholds))
     # exchange-format.md's order; a missing or unknown key fails here, not in a reader.
@@ -306,14 +308,33 @@ def _of(count: int, total: int, rate: float | None = None) -> str:
     return f"{text} ({_percent(rate)})" if rate is not None else text
 
 
+def _range(weeks: dict[str, Any]) -> str:
+    return "n/a" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}"
+
+
+def _one_decimal(mean: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.1f}"
+
+
+def _table(header: tuple[str, ...], table: list[tuple[str, ...]]) -> list[str]:
+    if not table:
+        return ["none"]
+    widths = [max(len(r[i]) for r in (header, *table)) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *table)
+    ]
+
+
 def format_text(report: dict[str, Any]) -> str:
     """The report as a plain-text table a clinic lead can paste into a letter."""
     evaluable = report["evaluable_courses"]
     weeks = report["weeks_to_relapse"]
     mean = report["mean_baseline_activity"]
+    drug = str(report["drug"]).capitalize()
     rows = [
         ("Patients", str(report["patients"])),
-        ("Lenalidomide courses", str(report["courses"])),
+        (f"{drug} courses", str(report["courses"])),
         ("Evaluable courses (baseline + on-treatment CLASI)", str(evaluable)),
         ("Stopped for an adverse event", str(report["stopped_for_adverse_event"])),
         ("Improved (MCID or better)", _of(report["improved"], evaluable)),
@@ -322,6 +343,20 @@ def format_text(report: dict[str, Any]) -> str:
             _of(report["complete_response"], evaluable, report["complete_response_rate"]),
         ),
         ("Partial response (>= 50% fall)", _of(report["partial_response"], evaluable)),
+        ("Patients with an evaluable course", str(report["patients_evaluable"])),
+        (
+            "Patients in complete response",
+            _of(
+                report["patients_complete_response"],
+                report["patients_evaluable"],
+                report["patient_complete_response_rate"],
+            ),
+        ),
+        ("Weeks to improvement (min / median / max)", _range(report["weeks_to_improvement"])),
+        (
+            "Weeks to complete response (min / median / max)",
+            _range(report["weeks_to_complete_response"]),
+        ),
         ("Withdrawn in complete response", str(report["withdrawn_in_complete_response"])),
         (
             "Relapsed after withdrawal",
@@ -338,10 +373,33 @@ def format_text(report: dict[str, Any]) -> str:
             else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
         ),
         ("Mean baseline CLASI-A (evaluable courses)", "n/a" if mean is None else f"{mean:.1f}"),
+        ("Mean CLASI-D at baseline", _one_decimal(report["mean_baseline_damage"])),
+        ("Mean CLASI-D at the last CLASI on treatment", _one_decimal(report["mean_last_damage"])),
+        ("Progressed to SLE (patients)", str(report["progressed_to_sle"])),
+        ("Follow-up weeks (min / median / max)", _range(report["follow_up_weeks"])),
     ]
     width = max(len(label) for label, _ in rows)
-    lines = ["Lenalidomide for cutaneous lupus: cohort outcome report", ""]
+    lines = [f"{drug} for cutaneous lupus: cohort outcome report", ""]
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
+    by_week = report["mean_activity_by_week"]
+    lines += ["", "Mean CLASI-A by week (evaluable courses; visit within 7 days of the week)"]
+    lines += _table(
+        ("Week", "Mean CLASI-A", "n"),
+        [
+            (week, _one_decimal(cell["mean"]), str(cell["n"]))
+            for week, cell in by_week.items()
+            if by_week["0"]["n"]  # no evaluable course: the section says none
+        ],
+    )
+    lines += ["", "Highest daily dose (evaluable courses)"]
+    lines += _table(
+        ("mg/day", "Courses"), [(mg, str(n)) for mg, n in report["max_daily_dose"].items()]
+    )
+    lines += ["", "Adverse events (course start to 30 days after its end)"]
+    lines += _table(
+        ("Term", "Patients", "Highest grade"),
+        [(e["term"], str(e["patients"]), str(e["max_grade"])) for e in report["adverse_events"]],
+    )
     lines += ["", f"Flags after withdrawal or dose reduction ({len(report['flags'])})"]
     if report["flags"]:
         header = ("Patient", "Visit", "Flag", "Weeks after", "CLASI-A")

@@ -312,6 +312,7 @@ def test_today_reads_the_cohort_as_it_stood():
 def test_an_empty_cohort_has_nulls_not_zero_rates():
     report = cohort_report([], today=TODAY)
     assert report == {
+        "drug": "lenalidomide",
         "patients": 0,
         "courses": 0,
         "evaluable_courses": 0,
