@@ -26,7 +26,6 @@ from clinical.charts.cohort import activity_by_week_figure, relapse_free_figure
 from clinical.drugs import registry as drugs
 from clinical.published_series import PUBLISHED_SERIES
 from clinical.rules.flares import FLAG_LABELS
-from clinical.rules.outcomes import VALL_DHEBRON
 from scoring.cohort import DEFAULT_DRUG, clinic_cohort, watched_drugs
 
 NOT_REPORTED = "not reported"
@@ -229,6 +228,5 @@ def cohort(request: HttpRequest) -> HttpResponse:
         km_median_weeks=None if km.median_days is None else km.median_days // 7,
         km_figure=relapse_free_figure(km),
         activity_figure=activity_by_week_figure(data.activity_by_week()),
-        context_study=VALL_DHEBRON,
     )
     return render(request, "scoring/cohort.html", context)

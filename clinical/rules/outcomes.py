@@ -35,7 +35,6 @@ from clinical.record import DEFAULT_THRESHOLDS, PatientRecord, Thresholds
 
 __all__ = [
     "REPORT_KEYS",
-    "VALL_DHEBRON",
     "KMStep",
     "KMSubject",
     "KaplanMeier",
@@ -79,14 +78,6 @@ REPORT_KEYS: tuple[str, ...] = (
     "follow_up_weeks",
     "flags",
 )
-
-# Context only (clasi.md section 4): the series the project is built around.
-VALL_DHEBRON = {
-    "source": "Cortes-Hernandez 2012, Vall d'Hebron (15 patients)",
-    "complete_response": "12 of 14 (86%)",
-    "relapse_after_withdrawal": "75%, usually 2-8 weeks after withdrawal",
-}
-
 
 def round_half_up(value: Fraction | int, places: int) -> Decimal:
     """Round an exact value half away from zero: 0.0625 -> 0.063 (3), 14.25 -> 14.3 (1)."""
@@ -326,6 +317,26 @@ def _table(header: tuple[str, ...], table: list[tuple[str, ...]]) -> list[str]:
     ]
 
 
+def _published_lines() -> list[str]:
+    """One line per published series (clinical/published_series.py, the one copy)."""
+    from clinical.published_series import PUBLISHED_SERIES
+
+    def pct(rate: Fraction | None) -> str:
+        return "not reported" if rate is None else f"{round_half_up(rate * 100, 0)}%"
+
+    def cr(s) -> str:
+        if s.complete_response is not None and s.evaluable:
+            return f"{s.complete_response} of {s.evaluable} ({pct(s.cr_rate)})"
+        return pct(s.cr_rate)
+
+    return [
+        f"{s.name} ({s.patients} patients): complete response {cr(s)}, "
+        f"relapse after withdrawal {pct(s.relapse_rate)}"
+        + (f" ({s.weeks_to_relapse} weeks after)" if s.weeks_to_relapse else "")
+        for s in PUBLISHED_SERIES
+    ]
+
+
 def format_text(report: dict[str, Any]) -> str:
     """The report as a plain-text table a clinic lead can paste into a letter."""
     evaluable = report["evaluable_courses"]
@@ -422,9 +433,9 @@ def format_text(report: dict[str, Any]) -> str:
         lines.append("none")
     lines += [
         "",
-        "For context only, not a benchmark (different patients, selection and follow-up):",
-        f"  {VALL_DHEBRON['source']}: complete response in {VALL_DHEBRON['complete_response']};",
-        f"  relapse after withdrawal {VALL_DHEBRON['relapse_after_withdrawal']}.",
+        "For context only, not a benchmark (published series; different patients,",
+        "selection and follow-up):",
+        *(f"  {line}" for line in _published_lines()),
         "Flags marked exploratory use an unvalidated worsening rule (MCID in reverse).",
     ]
     return "\n".join(lines) + "\n"

@@ -354,7 +354,9 @@ def table_one(courses: Sequence[CourseFacts]) -> dict[str, Any]:
 def _median(values: list[Decimal]) -> Decimal | None:
     if not values:
         return None
-    return Decimal(statistics.median(values)).normalize()
+    # Without trailing zeros and never in exponent form: 0.90 -> 0.9, 40.0 -> 40.
+    normal = Decimal(statistics.median(values)).normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
 
 
 def immunology(
