@@ -125,36 +125,6 @@ def comparison_rows(report: dict[str, Any], table_one: dict[str, Any]) -> list[d
     return rows
 
 
-def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) rows of the report as the page shows them."""
-    evaluable = report["evaluable_courses"]
-    withdrawn = report["withdrawn_in_complete_response"]
-    weeks = report["weeks_to_relapse"]
-    mean = report["mean_baseline_activity"]
-    return [
-        ("Patients", str(report["patients"])),
-        ("Lenalidomide courses", str(report["courses"])),
-        ("Evaluable courses (baseline and on-treatment CLASI)", str(evaluable)),
-        ("Stopped for an adverse event", str(report["stopped_for_adverse_event"])),
-        ("Improved (MCID or better)", f"{report['improved']} of {evaluable}"),
-        (
-            "Complete response (CLASI-A 0)",
-            f"{report['complete_response']} of {evaluable} ({_percent(report['complete_response_rate'])})",
-        ),
-        ("Partial response (fall of 50% or more)", f"{report['partial_response']} of {evaluable}"),
-        ("Withdrawn in complete response", str(withdrawn)),
-        (
-            "Relapsed after withdrawal",
-            f"{report['relapsed_after_withdrawal']} of {withdrawn} ({_percent(report['relapse_rate'])})",
-        ),
-        (
-            "Weeks to relapse (min / median / max)",
-            "–" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
-        ),
-        ("Mean baseline CLASI-A (evaluable courses)", "–" if mean is None else f"{mean:.1f}"),
-    ]
-
-
 @require_safe  # a read-only page: a POST is 405, never a write
 def cohort(request: HttpRequest) -> HttpResponse:
     clinics = clinics_for(request.user)
@@ -215,7 +185,6 @@ def cohort(request: HttpRequest) -> HttpResponse:
         as_of_is_today=as_of == today,
         as_of_error=as_of_error,
         report=report,
-        rows=summary_rows(report),
         flags=[
             {
                 **flag,
