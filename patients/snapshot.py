@@ -154,13 +154,14 @@ def records_for(
         for pk, patient_id, date, term, grade in (
             StoredVisit.objects.filter(patient_id__in=ids)
             .values_list("id", "patient_id", "date", "adverse_events__term", "adverse_events__grade")
-            .order_by("patient_id", "date", "id", "adverse_events__term", "adverse_events__grade")
+            .order_by()  # no sort in SQL: PatientRecord orders the visits, events sorted here
         ):
             row = seen.setdefault(pk, (patient_id, date, []))
             if term is not None:
                 row[2].append(RecordAdverseEvent(term, grade))
         for pk, (patient_id, date, found) in seen.items():
-            visits[patient_id].append(Visit(str(pk), date, adverse_events=tuple(found)))
+            events_of = tuple(sorted(found, key=lambda e: (e.term, e.grade)))
+            visits[patient_id].append(Visit(str(pk), date, adverse_events=events_of))
     if full:
         events: dict = defaultdict(list)
         for visit_id, term, grade in StoredAdverseEvent.objects.filter(

@@ -117,14 +117,42 @@ class PatientRules:
 
     record: PatientRecord  # as of the report day
     flags: tuple[Flag, ...]  # every flag of the record (all drugs' courses)
-    withdrawals: dict[str, Event]  # course id -> its withdrawal event
     responses: dict[str, CourseResponse]  # course id -> response, courses of the drug
+    thresholds: Thresholds
+    today: dt.date | None
+    # Filled on first use: the report needs neither, the Kaplan-Meier curve the first.
+    _withdrawals: dict[str, Event] | None = None
+    _courses: dict[str, list[CourseFacts]] | None = None
+
+    @property
+    def withdrawals(self) -> dict[str, Event]:
+        """Course id -> its withdrawal event (computed once, for the Kaplan-Meier curve)."""
+        if self._withdrawals is None:
+            found = {
+                e.course_id: e
+                for e in events(self.record, self.thresholds)
+                if e.kind == "withdrawal"
+            }
+            object.__setattr__(self, "_withdrawals", found)
+        return self._withdrawals  # type: ignore[return-value]
 
     def courses(self, drug: str) -> list[CourseFacts]:
-        return [
-            CourseFacts(self.record, c, self.responses[c.id])
-            for c in self.record.courses_of(drug)
-        ]
+        """The drug's courses with their responses and on-treatment CLASIs (once)."""
+        if self._courses is None:
+            object.__setattr__(self, "_courses", {})
+        cache = self._courses
+        assert cache is not None
+        if drug not in cache:
+            cache[drug] = [
+                CourseFacts(
+                    self.record,
+                    c,
+                    self.responses[c.id],
+                    on_treatment(c, self.record.assessments, self.today),
+                )
+                for c in self.record.courses_of(drug)
+            ]
+        return cache[drug]
 
 
 def run_rules(
@@ -141,13 +169,12 @@ def run_rules(
             PatientRules(
                 record=timeline,
                 flags=tuple(find_flags(timeline, thresholds)),
-                withdrawals={
-                    e.course_id: e for e in events(timeline, thresholds) if e.kind == "withdrawal"
-                },
                 responses={
                     c.id: _response(timeline, c, thresholds, today)
                     for c in timeline.courses_of(drug)
                 },
+                thresholds=thresholds,
+                today=today,
             )
         )
     return tuple(found)

@@ -26,8 +26,16 @@ from fractions import Fraction
 from typing import Any
 
 from clinical import labs as lab_table
-from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds, format_mg, shift
-from clinical.rules.response import CourseResponse, baseline_bound, interpret, on_treatment
+from clinical.record import (
+    DEFAULT_THRESHOLDS,
+    Assessment,
+    Course,
+    PatientRecord,
+    Thresholds,
+    format_mg,
+    shift,
+)
+from clinical.rules.response import CourseResponse, baseline_bound, interpret
 
 __all__ = [
     "ACTIVITY_WEEKS",
@@ -77,6 +85,7 @@ class CourseFacts:
     record: PatientRecord  # the patient's record as of the report day
     course: Course
     response: CourseResponse
+    treated: tuple[Assessment, ...]  # its on-treatment CLASIs (response.on_treatment), in date order
 
     @property
     def patient(self) -> str:
@@ -109,19 +118,17 @@ def _number(value: Fraction) -> int | float:
 
 
 def min_median_max(weeks: Iterable[int]) -> dict[str, int | float | None]:
-    """{"min", "median", "max"} of whole weeks; the median exact and unrounded (4.5)."""
-    values = sorted(Fraction(w) for w in weeks)
+    """{"min", "median", "max"} of whole numbers; the median exact and unrounded (4.5)."""
+    values = sorted(weeks)
     if not values:
         return {"min": None, "median": None, "max": None}
-    return {
-        "min": _number(values[0]),
-        "median": _number(statistics.median(values)),
-        "max": _number(values[-1]),
-    }
-
-
-def _treated(facts: CourseFacts, today: dt.date | None):
-    return on_treatment(facts.course, facts.record.assessments, today)
+    middle = len(values) // 2
+    median = (
+        Fraction(values[middle])
+        if len(values) % 2
+        else Fraction(values[middle - 1] + values[middle], 2)
+    )
+    return {"min": values[0], "median": _number(median), "max": values[-1]}
 
 
 # ---------------------------------------------------------------- response
@@ -139,9 +146,7 @@ def patient_counts(courses: Sequence[CourseFacts]) -> dict[str, Any]:
 
 
 def weeks_to_improvement(
-    courses: Sequence[CourseFacts],
-    today: dt.date | None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    courses: Sequence[CourseFacts], thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> list[int]:
     """Whole weeks from the start to the first on-treatment CLASI meeting the MCID,
     over the evaluable courses that improved (a CR or PR also improved)."""
@@ -154,7 +159,7 @@ def weeks_to_improvement(
         first = next(
             (
                 a
-                for a in _treated(c, today)
+                for a in c.treated
                 if interpret(baseline.activity, a.activity, thresholds).meets_mcid
             ),
             None,
@@ -178,9 +183,7 @@ def weeks_to_complete_response(courses: Sequence[CourseFacts]) -> list[int]:
     ]
 
 
-def activity_at_weeks(
-    courses: Sequence[CourseFacts], today: dt.date | None
-) -> dict[str, dict[str, Any]]:
+def activity_at_weeks(courses: Sequence[CourseFacts]) -> dict[str, dict[str, Any]]:
     """Mean CLASI-A of the evaluable courses at baseline and at weeks 2, 4, 12, 24.
 
     Week w: each course's on-treatment CLASI closest to start + 7w days, within
@@ -194,7 +197,7 @@ def activity_at_weeks(
             continue
         assert c.response.baseline is not None
         by_week[0].append(c.response.baseline.activity)
-        treated = _treated(c, today)
+        treated = c.treated
         for week in ACTIVITY_WEEKS:
             target = shift(c.course.start, 7 * week)
             near = [
@@ -312,9 +315,9 @@ def report_sections(
     """The keys of SECTION_KEYS, JSON-ready, for these courses of one drug."""
     sections: dict[str, Any] = {
         **patient_counts(courses),
-        "weeks_to_improvement": min_median_max(weeks_to_improvement(courses, today, thresholds)),
+        "weeks_to_improvement": min_median_max(weeks_to_improvement(courses, thresholds)),
         "weeks_to_complete_response": min_median_max(weeks_to_complete_response(courses)),
-        "mean_activity_by_week": activity_at_weeks(courses, today),
+        "mean_activity_by_week": activity_at_weeks(courses),
         **damage_means(courses),
         "max_daily_dose": max_daily_dose(courses),
         "adverse_events": adverse_events(courses, today),
