@@ -86,5 +86,5 @@ class ClinicCohort:
 
 def clinic_cohort(clinic: Clinic, as_of: dt.date, drug: str = DEFAULT_DRUG) -> ClinicCohort:
     """Every patient of `clinic`, read as of `as_of` (later entries do not count yet)."""
-    timelines = records_for(Patient.objects.filter(clinic=clinic), full=False, visits=True)
+    timelines = records_for(Patient.objects.filter(clinic=clinic), full=False, adverse_events=True)
     return ClinicCohort(clinic, as_of, thresholds(), tuple(timelines.values()), drug)

@@ -288,7 +288,8 @@ def progressed_to_sle(courses: Sequence[CourseFacts]) -> int:
 
 
 def _last_seen(record: PatientRecord) -> dt.date | None:
-    # Visits when the record carries them; assessments and labs are visits too.
+    # The last visit with a CLASI, a lab or a visit of the record (the report's
+    # records carry the visits with an adverse event only: patients.snapshot).
     days = [v.date for v in record.visits]
     days += [a.date for a in record.assessments] + [lab.date for lab in record.labs]
     return max(days, default=None)

@@ -72,7 +72,7 @@ def test_the_page_runs_a_fixed_number_of_queries(client_a, clinic_a, django_asse
     small["patients"] = small["patients"][:1]
     import_document(small, clinic=clinic_a)
     client_a.get(URL)  # warm the session
-    # One more than before the report read visits (dates and adverse events, one query).
+    # One more than before the report read adverse events (with their visits, one query).
     with django_assert_num_queries(11 + audit_entry_queries()) as first:
         client_a.get(URL, {"as_of": "2026-01-01"})
     rest = json.loads(json.dumps(HAND_COHORT))

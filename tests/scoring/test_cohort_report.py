@@ -224,7 +224,7 @@ def test_the_report_runs_a_fixed_number_of_queries(db, django_assert_num_queries
     import_document(json.loads(json.dumps(HAND_COHORT)))
     for name in ("Small", "Hand-built clinic"):
         clinic = Clinic.objects.get(name=name)
-        # patients, assessments, dose steps, holds, courses, labs, visits with their
-        # adverse events (one joined query): whatever the clinic's size.
+        # patients, assessments, dose steps, holds, courses, labs, adverse events
+        # with their visits' dates (one query): whatever the clinic's size.
         with django_assert_num_queries(7):
             clinic_cohort(clinic, __import__("datetime").date(2026, 1, 1)).report()
