@@ -197,15 +197,18 @@ def activity_at_weeks(courses: Sequence[CourseFacts]) -> dict[str, dict[str, Any
             continue
         assert c.response.baseline is not None
         by_week[0].append(c.response.baseline.activity)
-        treated = c.treated
+        # (days from the start, activity), in date order (as `treated` is).
+        offsets = [((a.date - c.course.start).days, a.activity) for a in c.treated]
         for week in ACTIVITY_WEEKS:
-            target = shift(c.course.start, 7 * week)
+            target = 7 * week
             near = [
-                a for a in treated if abs((a.date - target).days) <= ACTIVITY_WEEK_TOLERANCE_DAYS
+                (abs(days - target), days, activity)
+                for days, activity in offsets
+                if abs(days - target) <= ACTIVITY_WEEK_TOLERANCE_DAYS
             ]
             if near:
-                closest = min(near, key=lambda a: (abs((a.date - target).days), a.date))
-                by_week[week].append(closest.activity)
+                # The closest; of two equally close, the earlier (smaller days).
+                by_week[week].append(min(near)[2])
     return {str(w): {"mean": _mean(v), "n": len(v)} for w, v in by_week.items()}
 
 
@@ -290,9 +293,9 @@ def progressed_to_sle(courses: Sequence[CourseFacts]) -> int:
 def _last_seen(record: PatientRecord) -> dt.date | None:
     # The last visit with a CLASI, a lab or a visit of the record (the report's
     # records carry the visits with an adverse event only: patients.snapshot).
-    days = [v.date for v in record.visits]
-    days += [a.date for a in record.assessments] + [lab.date for lab in record.labs]
-    return max(days, default=None)
+    # PatientRecord keeps each list in date order: the last of each is enough.
+    lasts = [found[-1].date for found in (record.visits, record.assessments, record.labs) if found]
+    return max(lasts, default=None)
 
 
 def follow_up_weeks(courses: Sequence[CourseFacts]) -> list[int]:
