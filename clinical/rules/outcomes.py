@@ -21,16 +21,24 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from clinical.rules.flares import FLAG_LABELS, Flag, find_flags, withdrawal_event
-from clinical.rules.response import baseline_bound, course_baseline, course_response, on_treatment
+from clinical.rules import report_sections
+from clinical.rules.flares import FLAG_LABELS, Event, Flag, events, find_flags, withdrawal_event
+from clinical.rules.report_sections import CourseFacts
+from clinical.rules.response import (
+    CourseResponse,
+    baseline_bound,
+    course_baseline,
+    course_response,
+    on_treatment,
+)
 from clinical.record import DEFAULT_THRESHOLDS, Course, PatientRecord, Thresholds, shift
 
 __all__ = [
     "REPORT_KEYS",
-    "VALL_DHEBRON",
     "KMStep",
     "KMSubject",
     "KaplanMeier",
+    "PatientRules",
     "WeekActivity",
     "WithdrawalOutcome",
     "cohort_report",
@@ -39,10 +47,12 @@ __all__ = [
     "outcome_after_withdrawal_in_cr",
     "relapse_free_curve",
     "round_half_up",
+    "run_rules",
 ]
 
 # The keys of exchange-format.md "The outcome report", in its order.
 REPORT_KEYS: tuple[str, ...] = (
+    "drug",
     "patients",
     "courses",
     "evaluable_courses",
@@ -51,22 +61,26 @@ REPORT_KEYS: tuple[str, ...] = (
     "complete_response",
     "partial_response",
     "complete_response_rate",
+    "patients_evaluable",
+    "patients_complete_response",
+    "patient_complete_response_rate",
     "withdrawn_in_complete_response",
     "followed_after_withdrawal_in_cr",
     "relapsed_after_withdrawal",
     "relapse_rate",
     "weeks_to_relapse",
+    "weeks_to_improvement",
+    "weeks_to_complete_response",
     "mean_baseline_activity",
+    "mean_activity_by_week",
+    "mean_baseline_damage",
+    "mean_last_damage",
+    "max_daily_dose",
+    "adverse_events",
+    "progressed_to_sle",
+    "follow_up_weeks",
     "flags",
 )
-
-# Context only (clasi.md section 4): the series the project is built around.
-VALL_DHEBRON = {
-    "source": "Cortes-Hernandez 2012, Vall d'Hebron (15 patients)",
-    "complete_response": "12 of 14 (86%)",
-    "relapse_after_withdrawal": "75%, usually 2-8 weeks after withdrawal",
-}
-
 
 def round_half_up(value: Fraction | int, places: int) -> Decimal:
     """Round an exact value half away from zero: 0.0625 -> 0.063 (3), 14.25 -> 14.3 (1)."""
@@ -214,6 +228,80 @@ class _CourseOutcome:
     adverse_event_stop: bool
     after_withdrawal: WithdrawalOutcome | None  # None unless withdrawn in CR
 
+@dataclass(frozen=True, slots=True)
+class PatientRules:
+    """One patient's record as of the report day, with the rules run on it once.
+
+    The cohort page draws the report, the Kaplan-Meier curve and the activity
+    chart from the same `run_rules` answer, so a request runs the rules once
+    and the three cannot disagree.
+    """
+
+    record: PatientRecord  # as of the report day
+    flags: tuple[Flag, ...]  # every flag of the record (all drugs' courses)
+    responses: dict[str, CourseResponse]  # course id -> response, courses of the drug
+    thresholds: Thresholds
+    today: dt.date | None
+    # Filled on first use: the report needs neither, the Kaplan-Meier curve the first.
+    _withdrawals: dict[str, Event] | None = None
+    _courses: dict[str, list[CourseFacts]] | None = None
+
+    @property
+    def withdrawals(self) -> dict[str, Event]:
+        """Course id -> its withdrawal event (computed once, for the Kaplan-Meier curve)."""
+        if self._withdrawals is None:
+            found = {
+                e.course_id: e
+                for e in events(self.record, self.thresholds)
+                if e.kind == "withdrawal"
+            }
+            object.__setattr__(self, "_withdrawals", found)
+        return self._withdrawals  # type: ignore[return-value]
+
+    def courses(self, drug: str) -> list[CourseFacts]:
+        """The drug's courses with their responses and on-treatment CLASIs (once)."""
+        if self._courses is None:
+            object.__setattr__(self, "_courses", {})
+        cache = self._courses
+        assert cache is not None
+        if drug not in cache:
+            cache[drug] = [
+                CourseFacts(
+                    self.record,
+                    c,
+                    self.responses[c.id],
+                    on_treatment(c, self.record.assessments, self.today),
+                )
+                for c in self.record.courses_of(drug)
+            ]
+        return cache[drug]
+
+
+def run_rules(
+    timelines: Iterable[PatientRecord],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    today: dt.date | None = None,
+    drug: str = "lenalidomide",
+) -> tuple[PatientRules, ...]:
+    """Each record as of `today`, with its flags, withdrawals and course responses,
+    in patient code order."""
+    found = []
+    for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
+        found.append(
+            PatientRules(
+                record=timeline,
+                flags=tuple(find_flags(timeline, thresholds)),
+                responses={
+                    c.id: _response(timeline, c, thresholds, today)
+                    for c in timeline.courses_of(drug)
+                },
+                thresholds=thresholds,
+                today=today,
+            )
+        )
+    return tuple(found)
+
+
 
 def drug_ids(timeline: PatientRecord, drug: str) -> frozenset[str]:
     """Ids of the patient's courses of `drug`."""
@@ -228,13 +316,13 @@ def _response(timeline: PatientRecord, course, thresholds: Thresholds, today: dt
 def _outcomes(
     timeline: PatientRecord,
     flags: list[Flag],
-    thresholds: Thresholds,
-    today: dt.date | None,
+    responses: dict[str, CourseResponse],
     drug: str,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> list[_CourseOutcome]:
     found = []
     for course in timeline.courses_of(drug):
-        response = _response(timeline, course, thresholds, today)
+        response = responses[course.id]
         found.append(
             _CourseOutcome(
                 patient=timeline.code,
@@ -255,6 +343,8 @@ def cohort_report(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
     drug: str = "lenalidomide",
+    *,
+    rules: tuple[PatientRules, ...] | None = None,
 ) -> dict[str, Any]:
     """The outcome report of exchange-format.md for these patients, as of `today`,
     over the courses of one watched `drug` (the others never raise flags).
@@ -270,14 +360,21 @@ def cohort_report(
       (a restart inside the watch is a relapse on the restart date, rule 4; a
       course never seen again stays out of the denominator).
     - flags: every flag, patient code then date order.
+    - the paper's sections (per patient, times, weeks, damage, dose, adverse
+      events, SLE, follow-up): clinical.rules.report_sections.
+
+    `rules`: the answer of `run_rules` for the same arguments, when the caller
+    already has it (the cohort page); computed here otherwise.
     """
-    patients = sorted((t.as_of(today) for t in timelines), key=lambda t: t.code)
+    if rules is None:
+        rules = run_rules(timelines, thresholds, today, drug)
+    patients = [r.record for r in rules]
     outcomes: list[_CourseOutcome] = []
     flag_rows: list[dict[str, Any]] = []
-    for timeline in patients:
-        all_flags = find_flags(timeline, thresholds)
-        flags = [f for f in all_flags if f.course_id in drug_ids(timeline, drug)]
-        outcomes.extend(_outcomes(timeline, all_flags, thresholds, today, drug))
+    for r in rules:
+        timeline = r.record
+        flags = [f for f in r.flags if f.course_id in drug_ids(timeline, drug)]
+        outcomes.extend(_outcomes(timeline, list(r.flags), r.responses, drug, r.thresholds))
         flag_rows.extend(
             {
                 "patient": timeline.code,
@@ -321,8 +418,12 @@ def cohort_report(
         ),
         "flags": flag_rows,
     }
-    assert tuple(report) == REPORT_KEYS
-    return report
+    report["drug"] = drug
+    courses = [c for r in rules for c in r.courses(drug)]
+    report.update(report_sections.report_sections(courses, today, thresholds))
+    # exchange-format.md's order; a missing or unknown key fails here, not in a reader.
+    assert set(report) == set(REPORT_KEYS), set(report) ^ set(REPORT_KEYS)
+    return {key: report[key] for key in REPORT_KEYS}
 
 
 # ---------------------------------------------------------------- text
@@ -339,14 +440,53 @@ def _of(count: int, total: int, rate: float | None = None) -> str:
     return f"{text} ({_percent(rate)})" if rate is not None else text
 
 
+def _range(weeks: dict[str, Any]) -> str:
+    return "n/a" if weeks["min"] is None else f"{weeks['min']} / {weeks['median']} / {weeks['max']}"
+
+
+def _one_decimal(mean: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.1f}"
+
+
+def _table(header: tuple[str, ...], table: list[tuple[str, ...]]) -> list[str]:
+    if not table:
+        return ["none"]
+    widths = [max(len(r[i]) for r in (header, *table)) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *table)
+    ]
+
+
+def _published_lines() -> list[str]:
+    """One line per published series (clinical/published_series.py, the one copy)."""
+    from clinical.published_series import PUBLISHED_SERIES
+
+    def pct(rate: Fraction | None) -> str:
+        return "not reported" if rate is None else f"{round_half_up(rate * 100, 0)}%"
+
+    def cr(s) -> str:
+        if s.complete_response is not None and s.evaluable:
+            return f"{s.complete_response} of {s.evaluable} ({pct(s.cr_rate)})"
+        return pct(s.cr_rate)
+
+    return [
+        f"{s.name} ({s.patients} patients): complete response {cr(s)}, "
+        f"relapse after withdrawal {pct(s.relapse_rate)}"
+        + (f" ({s.weeks_to_relapse} weeks after)" if s.weeks_to_relapse else "")
+        for s in PUBLISHED_SERIES
+    ]
+
+
 def format_text(report: dict[str, Any]) -> str:
     """The report as a plain-text table a clinic lead can paste into a letter."""
     evaluable = report["evaluable_courses"]
     weeks = report["weeks_to_relapse"]
     mean = report["mean_baseline_activity"]
+    drug = str(report["drug"]).capitalize()
     rows = [
         ("Patients", str(report["patients"])),
-        ("Lenalidomide courses", str(report["courses"])),
+        (f"{drug} courses", str(report["courses"])),
         ("Evaluable courses (baseline + on-treatment CLASI)", str(evaluable)),
         ("Stopped for an adverse event", str(report["stopped_for_adverse_event"])),
         ("Improved (MCID or better)", _of(report["improved"], evaluable)),
@@ -355,6 +495,20 @@ def format_text(report: dict[str, Any]) -> str:
             _of(report["complete_response"], evaluable, report["complete_response_rate"]),
         ),
         ("Partial response (>= 50% fall)", _of(report["partial_response"], evaluable)),
+        ("Patients with an evaluable course", str(report["patients_evaluable"])),
+        (
+            "Patients in complete response",
+            _of(
+                report["patients_complete_response"],
+                report["patients_evaluable"],
+                report["patient_complete_response_rate"],
+            ),
+        ),
+        ("Weeks to improvement (min / median / max)", _range(report["weeks_to_improvement"])),
+        (
+            "Weeks to complete response (min / median / max)",
+            _range(report["weeks_to_complete_response"]),
+        ),
         ("Withdrawn in complete response", str(report["withdrawn_in_complete_response"])),
         (
             "  followed after withdrawal (outcome known)",
@@ -382,10 +536,33 @@ def format_text(report: dict[str, Any]) -> str:
             else f"{weeks['min']} / {weeks['median']} / {weeks['max']}",
         ),
         ("Mean baseline CLASI-A (evaluable courses)", "n/a" if mean is None else f"{mean:.1f}"),
+        ("Mean CLASI-D at baseline", _one_decimal(report["mean_baseline_damage"])),
+        ("Mean CLASI-D at the last CLASI on treatment", _one_decimal(report["mean_last_damage"])),
+        ("Progressed to SLE (patients)", str(report["progressed_to_sle"])),
+        ("Follow-up weeks (min / median / max)", _range(report["follow_up_weeks"])),
     ]
     width = max(len(label) for label, _ in rows)
-    lines = ["Lenalidomide for cutaneous lupus: cohort outcome report", ""]
+    lines = [f"{drug} for cutaneous lupus: cohort outcome report", ""]
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
+    by_week = report["mean_activity_by_week"]
+    lines += ["", "Mean CLASI-A by week (evaluable courses; visit within 7 days of the week)"]
+    lines += _table(
+        ("Week", "Mean CLASI-A", "n"),
+        [
+            (week, _one_decimal(cell["mean"]), str(cell["n"]))
+            for week, cell in by_week.items()
+            if by_week["0"]["n"]  # no evaluable course: the section says none
+        ],
+    )
+    lines += ["", "Highest daily dose (evaluable courses)"]
+    lines += _table(
+        ("mg/day", "Courses"), [(mg, str(n)) for mg, n in report["max_daily_dose"].items()]
+    )
+    lines += ["", "Adverse events (course start to 30 days after its end)"]
+    lines += _table(
+        ("Term", "Patients", "Highest grade"),
+        [(e["term"], str(e["patients"]), str(e["max_grade"])) for e in report["adverse_events"]],
+    )
     lines += [
         "",
         "Flags after withdrawal, dose reduction or loss of response on treatment "
@@ -412,9 +589,9 @@ def format_text(report: dict[str, Any]) -> str:
         lines.append("none")
     lines += [
         "",
-        "For context only, not a benchmark (different patients, selection and follow-up):",
-        f"  {VALL_DHEBRON['source']}: complete response in {VALL_DHEBRON['complete_response']};",
-        f"  relapse after withdrawal {VALL_DHEBRON['relapse_after_withdrawal']}.",
+        "For context only, not a benchmark (published series; different patients,",
+        "selection and follow-up):",
+        *(f"  {line}" for line in _published_lines()),
         "Flags marked exploratory use an unvalidated worsening rule (MCID in reverse).",
         "A restart of a watched drug within the watch counts as a relapse on the restart date.",
     ]
@@ -504,6 +681,8 @@ def relapse_free_curve(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     today: dt.date | None = None,
     drug: str = "lenalidomide",
+    *,
+    rules: tuple[PatientRules, ...] | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier of time from withdrawal in CR to relapse.
 
@@ -516,11 +695,13 @@ def relapse_free_curve(
     days (events are >= 1 day after withdrawal); `time_weeks` is days / 7. At
     tied times events precede censorings.
     """
+    if rules is None:
+        rules = run_rules(timelines, thresholds, today, drug)
     subjects: list[KMSubject] = []
-    for timeline in sorted((t.as_of(today) for t in timelines), key=lambda t: t.code):
-        flags = find_flags(timeline, thresholds)
+    for r in rules:
+        timeline = r.record
         for course in timeline.courses_of(drug):
-            outcome = outcome_after_withdrawal_in_cr(timeline, course, thresholds, flags)
+            outcome = outcome_after_withdrawal_in_cr(timeline, course, r.thresholds, list(r.flags))
             if outcome is None:
                 continue
             subjects.append(

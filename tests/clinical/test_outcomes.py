@@ -275,13 +275,19 @@ EXPECTED = {
 }
 
 
+def _v1(report: dict) -> dict:
+    # The version 1 keys; the paper's sections are pinned by hand in test_report_sections.py.
+    return {key: report[key] for key in EXPECTED}
+
+
 def test_the_report_on_the_hand_built_cohort():
-    assert cohort_report(cohort(), Thresholds(), TODAY) == EXPECTED
+    assert _v1(cohort_report(cohort(), Thresholds(), TODAY)) == EXPECTED
 
 
 def test_the_report_has_exactly_the_documented_keys_in_order():
     report = cohort_report(cohort(), today=TODAY)
-    assert list(report) == list(REPORT_KEYS) == list(EXPECTED)
+    assert list(report) == list(REPORT_KEYS)
+    assert [key for key in report if key in EXPECTED] == list(EXPECTED)
     assert list(report["weeks_to_relapse"]) == ["min", "median", "max"]
     for flag in report["flags"]:
         assert list(flag) == ["patient", "kind", "date", "weeks_after", "activity"]
@@ -290,7 +296,7 @@ def test_the_report_has_exactly_the_documented_keys_in_order():
 
 
 def test_a_generator_of_timelines_is_accepted():
-    assert cohort_report((t for t in cohort()), today=TODAY) == EXPECTED
+    assert _v1(cohort_report((t for t in cohort()), today=TODAY)) == EXPECTED
 
 
 def test_today_reads_the_cohort_as_it_stood():
@@ -313,6 +319,7 @@ def test_today_reads_the_cohort_as_it_stood():
 def test_an_empty_cohort_has_nulls_not_zero_rates():
     report = cohort_report([], today=TODAY)
     assert report == {
+        "drug": "lenalidomide",
         "patients": 0,
         "courses": 0,
         "evaluable_courses": 0,
@@ -321,12 +328,24 @@ def test_an_empty_cohort_has_nulls_not_zero_rates():
         "complete_response": 0,
         "partial_response": 0,
         "complete_response_rate": None,
+        "patients_evaluable": 0,
+        "patients_complete_response": 0,
+        "patient_complete_response_rate": None,
         "withdrawn_in_complete_response": 0,
         "followed_after_withdrawal_in_cr": 0,
         "relapsed_after_withdrawal": 0,
         "relapse_rate": None,
         "weeks_to_relapse": {"min": None, "median": None, "max": None},
+        "weeks_to_improvement": {"min": None, "median": None, "max": None},
+        "weeks_to_complete_response": {"min": None, "median": None, "max": None},
         "mean_baseline_activity": None,
+        "mean_activity_by_week": {w: {"mean": None, "n": 0} for w in ("0", "2", "4", "12", "24")},
+        "mean_baseline_damage": None,
+        "mean_last_damage": None,
+        "max_daily_dose": {},
+        "adverse_events": [],
+        "progressed_to_sle": 0,
+        "follow_up_weeks": {"min": None, "median": None, "max": None},
         "flags": [],
     }
 

@@ -16,6 +16,22 @@ event 1 (P4), complete 3 (P1 P2 P5), partial 1 (P3), improved 4, CR rate
 3/5 = 0.6, withdrawn in CR 3 (P1 P2 P5), all 3 followed (a CLASI after the
 withdrawal inside the watch), relapsed 2 (P1 P2), relapse rate 2/3 = 0.667, weeks to relapse 3 / (3+8)/2 = 5.5 / 8, mean baseline CLASI-A
 (10+8+12+9+6)/5 = 9.0; flags P1 03-24 (3 weeks, A 3) and P2 04-14 (8 weeks, A 2).
+
+The paper's sections, by hand:
+- per patient: evaluable 5, in CR 3 (P1 P2 P5), 3/5 = 0.6.
+- weeks to improvement (first CLASI meeting the MCID, improved courses P1 P2 P3
+  P5): 02-03 is day 28 -> 4, 4, 4 (P3: 12 -> 5), P5 02-17 day 42 -> 6:
+  min 4, median 4, max 6. Weeks to CR (P1 P2 P5): 4, 4, 6 -> 4 / 4 / 6.
+- CLASI-A by week: 0: (10+8+12+9+6)/5 = 9.0, n 5. Week 2 (01-20 +-7 days):
+  P4's 01-20 (9) only -> 9.0, n 1. Week 4 (02-03 +-7): P1 0, P2 0, P3 5 ->
+  5/3 = 1.67 -> 1.7, n 3 (P5's 02-17 is 14 days off). Weeks 12 and 24: the
+  visits then are after the withdrawals (not on treatment): null, n 0.
+- CLASI-D: the exams carry no damage items: 0.0 and 0.0.
+- dose: all 5 evaluable courses peak at 5 mg/day -> {"5": 5}.
+- adverse events none; SLE 0.
+- follow-up from 01-06 to the last visit: P1 03-24 77 days -> 11, P2 04-14 98
+  -> 14, P3 03-31 84 -> 12, P4 01-20 14 -> 2, P5 03-17 70 -> 10, P6 02-03 28
+  -> 4; sorted 2 4 10 11 12 14: min 2, median (10+11)/2 = 10.5, max 14.
 """
 
 from __future__ import annotations
@@ -105,6 +121,7 @@ HAND_COHORT = {
 }
 
 EXPECTED = {
+    "drug": "lenalidomide",
     "patients": 6,
     "courses": 6,
     "evaluable_courses": 5,
@@ -113,12 +130,30 @@ EXPECTED = {
     "complete_response": 3,
     "partial_response": 1,
     "complete_response_rate": 0.6,
+    "patients_evaluable": 5,
+    "patients_complete_response": 3,
+    "patient_complete_response_rate": 0.6,
     "withdrawn_in_complete_response": 3,
     "followed_after_withdrawal_in_cr": 3,
     "relapsed_after_withdrawal": 2,
     "relapse_rate": 0.667,
     "weeks_to_relapse": {"min": 3, "median": 5.5, "max": 8},
+    "weeks_to_improvement": {"min": 4, "median": 4, "max": 6},
+    "weeks_to_complete_response": {"min": 4, "median": 4, "max": 6},
     "mean_baseline_activity": 9.0,
+    "mean_activity_by_week": {
+        "0": {"mean": 9.0, "n": 5},
+        "2": {"mean": 9.0, "n": 1},
+        "4": {"mean": 1.7, "n": 3},
+        "12": {"mean": None, "n": 0},
+        "24": {"mean": None, "n": 0},
+    },
+    "mean_baseline_damage": 0.0,
+    "mean_last_damage": 0.0,
+    "max_daily_dose": {"5": 5},
+    "adverse_events": [],
+    "progressed_to_sle": 0,
+    "follow_up_weeks": {"min": 2, "median": 10.5, "max": 14},
     "flags": [
         {
             "patient": "P1",
@@ -194,6 +229,7 @@ def test_the_report_runs_a_fixed_number_of_queries(db, django_assert_num_queries
     import_document(json.loads(json.dumps(HAND_COHORT)))
     for name in ("Small", "Hand-built clinic"):
         clinic = Clinic.objects.get(name=name)
-        # patients, assessments, dose steps, courses, labs: whatever the clinic's size.
-        with django_assert_num_queries(6):
+        # patients, assessments, dose steps, holds, courses, labs, adverse events
+        # with their visits' dates (one query): whatever the clinic's size.
+        with django_assert_num_queries(7):
             clinic_cohort(clinic, __import__("datetime").date(2026, 1, 1)).report()
