@@ -47,7 +47,7 @@ CHUNK = 500
 # Days after a course's end while the rules still look at it (the pregnancy test
 # 4 weeks after stopping, flags in the weeks after a withdrawal are dated by
 # visits, which are entries of their own).
-AFTER_END_DAYS = (28, 29)
+AFTER_END_DAYS = (28,)
 
 
 # -- the pure part -----------------------------------------------------------------
@@ -93,12 +93,12 @@ def _birthday_after(birth: dt.date, today: dt.date) -> dt.date:
 def next_change(record: PatientRecord, today: dt.date) -> dt.date | None:
     """The first day after `today` on which the state could differ with no write; None: never.
 
-    Candidates: every dated entry still to come (a future visit, lab, course
-    start or end, dose step, hold start or end: `as_of` counts each from its
-    day), the day after each monitoring due date (due today is not overdue;
-    the day after it is), the days around 4 weeks after a course's end (the
-    post-treatment test), and the next birthday (age enters the creatinine
-    clearance). A later candidate cannot matter before an earlier one, so the
+    Candidates, each with the day after it: every dated entry (a future
+    visit, lab, course start or end, dose step, hold start or end: `as_of`
+    counts each from its day; an end day is still in force), each monitoring
+    due date (due today is not overdue; the day after it is), 4 weeks after a
+    course's end (the post-treatment test), and the next birthday (age enters
+    the creatinine clearance). A later candidate cannot matter before an earlier one, so the
     earliest is enough; the property test in tests/scoring/test_patient_state.py
     checks that nothing changes before it.
     """
@@ -121,10 +121,12 @@ def next_change(record: PatientRecord, today: dt.date) -> dt.date | None:
     monitoring = safety_monitoring(record, today, record.reproductive_potential)
     for part in (monitoring.pregnancy, monitoring.blood_counts):
         if part is not None and part.next_due is not None:
-            days += [part.next_due, part.next_due + dt.timedelta(days=1)]
+            days.append(part.next_due)
     if record.birth_date is not None:
         days.append(_birthday_after(record.birth_date, today))
-    later = [d for d in days if d > today]
+    # Each entry's day and the day after it: "in force" counts an end day itself
+    # (Course.in_force), so what stops on day d changes the answer on d + 1.
+    later = [d for day in days for d in (day, day + dt.timedelta(days=1)) if d > today]
     return min(later) if later else None
 
 
