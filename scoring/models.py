@@ -119,6 +119,8 @@ class PatientState(models.Model):
     treatments = models.JSONField(default=list)
     computed_on = models.DateField()
     valid_until = models.DateField(null=True)  # None: only a write can change it
+    # scoring.state.rules_version() of the code that computed it: other rules, stale row.
+    rules = models.CharField(max_length=16, default="", blank=True)
 
     class Meta:
         indexes = [

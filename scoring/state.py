@@ -30,7 +30,10 @@ it is not audited itself (every write that changes it is).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -51,6 +54,22 @@ AFTER_END_DAYS = (28,)
 
 
 # -- the pure part -----------------------------------------------------------------
+
+
+@functools.cache
+def rules_version() -> str:
+    """A fingerprint of the rules and their settings: a row computed by other rules
+    (a deploy changed clinical/ or a threshold) is stale whatever its valid_until."""
+    import clinical
+
+    digest = hashlib.sha256()
+    sources = sorted(Path(clinical.__file__).parent.rglob("*.py")) + [Path(__file__)]
+    for path in sources:
+        digest.update(path.read_bytes())
+    digest.update(repr(sorted(settings.CLE_FLARE_THRESHOLDS.items())).encode())
+    digest.update(repr(sorted(safety_settings().items())).encode())
+    return digest.hexdigest()[:16]
+
 
 
 def safety_settings() -> dict[str, Any]:
@@ -163,6 +182,7 @@ def state_values(record: PatientRecord, acknowledged: Iterable[str], today: dt.d
         "treatments": [t.text for t in treatments],
         "computed_on": today,
         "valid_until": next_change(record, today),
+        "rules": rules_version(),
     }
 
 
@@ -222,13 +242,18 @@ STATE_FIELDS = [
     "treatments",
     "computed_on",
     "valid_until",
+    "rules",
 ]
 
 
 def stale(patients: QuerySet, today: dt.date) -> QuerySet:
-    """Those of `patients` whose state is missing or may have changed with the calendar."""
+    """Those of `patients` whose state is missing, may have changed with the calendar,
+    or was computed by other rules (scoring.state.rules_version)."""
     return patients.filter(
-        Q(state__isnull=True) | Q(state__valid_until__lte=today) | Q(state__computed_on__gt=today)
+        Q(state__isnull=True)
+        | Q(state__valid_until__lte=today)
+        | Q(state__computed_on__gt=today)
+        | ~Q(state__rules=rules_version())
     )
 
 

@@ -196,6 +196,10 @@ def test_rebuild_command_fills_missing_and_stale_rows(clinic_a, capsys):
     PatientState.objects.filter(patient=patients[0]).update(valid_until=timezone.localdate())
     call_command("rebuild_patient_state", "--stale")
     assert "1 patient state recomputed" in capsys.readouterr().out
+    # A row computed by other rules (a deploy changed clinical/ or a threshold) is stale too.
+    PatientState.objects.filter(patient=patients[1]).update(rules="older rules")
+    call_command("rebuild_patient_state", "--stale")
+    assert "1 patient state recomputed" in capsys.readouterr().out
     call_command("rebuild_patient_state")
     assert "3 patient states recomputed" in capsys.readouterr().out
 
