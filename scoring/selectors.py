@@ -201,7 +201,7 @@ def states_of(patients: Iterable[Patient]) -> dict:
 
     ids = [p.pk for p in patients]
     refresh_stale(Patient.objects.filter(pk__in=ids))
-    return {s.patient_id: s for s in PatientState.objects.filter(patient__in=[p.pk for p in patients])}
+    return {s.patient_id: s for s in PatientState.objects.filter(patient__in=ids)}
 
 
 @dataclass(frozen=True)

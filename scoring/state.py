@@ -218,6 +218,13 @@ def refresh_states(patient_ids: Iterable, today: dt.date | None = None) -> int:
             "patient_id", "flag_key"
         ):
             acked.setdefault(pid, set()).add(key)
+        if len(records) == 1:  # one write's patient: an UPDATE, an INSERT only the first time
+            ((pid, record),) = records.items()
+            values = state_values(record, acked.get(pid, ()), today)
+            if not PatientState.objects.filter(patient_id=pid).update(**values):
+                PatientState.objects.create(patient_id=pid, **values)
+            written += 1
+            continue
         have = set(PatientState.objects.filter(patient_id__in=chunk).values_list("patient_id", flat=True))
         new, changed = [], []
         for pid, record in records.items():
