@@ -274,7 +274,7 @@ def refresh_stale(patients: QuerySet, today: dt.date | None = None) -> int:
     from django.db import transaction
 
     today = today or _today()
-    ids = list(stale(patients, today).values_list("pk", flat=True))
+    ids = list(stale(patients, today).order_by().values_list("pk", flat=True))
     if not ids:
         return 0
     from patients.models import Patient
