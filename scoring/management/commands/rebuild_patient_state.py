@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--stale", action="store_true", help="only the stale or missing rows")
 
-    def handle(self, *args, stale_only: bool = False, **options) -> None:
+    def handle(self, *args, **options) -> None:
         today = timezone.localdate()
         patients = Patient.objects.all()
         if options["stale"]:
