@@ -58,6 +58,9 @@ case "$role" in
         wait_for_database
         if [ "${CLE_MIGRATE:-true}" = "true" ]; then
             "$PYTHON" manage.py migrate --no-input
+            # The stored worklist state of rows the new code computes differently
+            # (scoring.state.rules_version) or the calendar made stale: before serving.
+            "$PYTHON" manage.py rebuild_patient_state --stale
         fi
         ;;
 esac

@@ -24,6 +24,7 @@ cycle.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -74,7 +75,53 @@ def lock_current(queryset: QuerySet | type[models.Model], pk):
     current = queryset.select_for_update().filter(pk=pk).first()
     if current is None:
         raise RecordGone(queryset.model, pk)
+    if queryset.model._meta.label == "patients.Patient":
+        touch(current.pk)
     return current
+
+
+# -- derived state: recomputed in the write's own transaction ---------------------------
+#
+# Every service that writes a patient's record takes the patient's lock through
+# lock_current (above), so the lock is the one place that knows which patients a
+# write touched. `writes_patient` (the services' decorator, in place of
+# transaction.atomic) collects them and, before the transaction commits,
+# recomputes their stored state (scoring.state.refresh_states): a reader never
+# sees a record and a state of different moments.
+
+_touched: contextvars.ContextVar[set | None] = contextvars.ContextVar("touched_patients", default=None)
+
+
+def touch(patient_id) -> None:
+    """Note that this write changes the patient's record (a no-op outside writes_patient)."""
+    touched = _touched.get()
+    if touched is not None:
+        touched.add(patient_id)
+
+
+def writes_patient(service):
+    """transaction.atomic, plus: the derived state of every patient the service locked
+    (or touched) is recomputed at its end, inside the transaction. Nested services
+    recompute once, at the outermost."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with transaction.atomic():
+            if _touched.get() is not None:
+                return service(*args, **kwargs)
+            token = _touched.set(set())
+            try:
+                result = service(*args, **kwargs)
+                touched = _touched.get()
+                if touched:
+                    from scoring.state import refresh_states  # scoring reads patients' models
+
+                    refresh_states(touched)
+                return result
+            finally:
+                _touched.reset(token)
+
+    return wrapper
 
 
 def check_version(current: models.Model, read_version: int | None) -> None:

@@ -716,6 +716,6 @@ class PatientSearchForm(forms.Form):
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Code or name",
                                                       "autocomplete": "off"}))
     on_lenalidomide = forms.BooleanField(label="On lenalidomide now", required=False)
-    open_flag = forms.BooleanField(label="Has an open flag", required=False)
+    open_flag = forms.BooleanField(label="Needs attention", required=False)
     subtype = forms.ChoiceField(label="CLE subtype", required=False,
                                 choices=[("", "Any subtype"), *CleSubtype.choices])

@@ -71,7 +71,7 @@ def search_patients(
     q: str = "",
     on_lenalidomide: bool = False,
     subtype: str = "",
-    only_ids: set | None = None,
+    only_ids: set | QuerySet | None = None,
     today: dt.date | None = None,
 ) -> QuerySet[Patient]:
     """patients_for(user) narrowed by the list's filters; still one query per page.
@@ -83,7 +83,8 @@ def search_patients(
     """
     qs = patients_for(user)
     if only_ids is not None:
-        qs = qs.filter(pk__in=list(only_ids))
+        # A queryset (the stored state's ids) stays a subquery; a set becomes a list.
+        qs = qs.filter(pk__in=only_ids if isinstance(only_ids, QuerySet) else list(only_ids))
     q = q.strip()
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))

@@ -28,7 +28,7 @@ from clinic.models import Clinic
 from clinical import labs as labs_table
 from clinical.drugs import registry as drug_registry
 from clinical.drugs.profile import FREQUENCIES
-from patients.concurrency import bump, check_version, lock_current
+from patients.concurrency import bump, check_version, lock_current, touch, writes_patient
 from patients.dates import implausible
 from patients.models import (
     AE_OTHER,
@@ -387,7 +387,7 @@ def _patient_values(fields: dict) -> dict:
     return values
 
 
-@transaction.atomic
+@writes_patient
 def create_patient(clinic: Clinic, **fields) -> Patient:
     _check_patient(fields, clinic=clinic, instance=None)
     patient = Patient(clinic=clinic, **_patient_values(fields))
@@ -402,10 +402,11 @@ def create_patient(clinic: Clinic, **fields) -> Patient:
             raise
         message = f"Another patient of {clinic.name} was just added with the code {patient.code}."
         raise ValidationError({"code": message}) from None
+    touch(patient.pk)  # its derived state row is written with it (writes_patient)
     return patient
 
 
-@transaction.atomic
+@writes_patient
 def update_patient(patient: Patient, *, version: int | None = None, **fields) -> Patient:
     """Change the patient's own fields; `version` is the one the edit form was read at."""
     current = _lock_patient(patient)
@@ -458,7 +459,7 @@ def _check_stop_reason(end: dt.date | None, stop_reason: str) -> None:
         raise ValidationError({"stop_reason": "A course still running has no stop reason."})
 
 
-@transaction.atomic
+@writes_patient
 def start_course(
     patient: Patient,
     *,
@@ -509,7 +510,7 @@ def _step_problems(course: Course, day: dt.date, mg: Decimal | None, every_days:
                         *dose_problems(course.drug, mg, every_days)) if p]
 
 
-@transaction.atomic
+@writes_patient
 def add_dose_step(
     course: Course, *, date: dt.date, mg: Decimal, every_days: int = 1, version: int | None = None
 ) -> DoseStep:
@@ -526,7 +527,7 @@ def add_dose_step(
     return DoseStep.objects.create(course=course, date=date, mg=mg, every_days=every_days)
 
 
-@transaction.atomic
+@writes_patient
 def update_dose_step(
     step: DoseStep, *, date: dt.date, mg: Decimal, every_days: int, version: int | None = None
 ) -> DoseStep:
@@ -548,7 +549,7 @@ def update_dose_step(
     return step
 
 
-@transaction.atomic
+@writes_patient
 def remove_dose_step(step: DoseStep) -> None:
     step = _locked_step(step)
     course = step.course
@@ -569,7 +570,7 @@ def _holds_problem(course: Course, start: dt.date, end: dt.date | None) -> Probl
     return None
 
 
-@transaction.atomic
+@writes_patient
 def withdraw(
     course: Course, *, end: dt.date, stop_reason: str, version: int | None = None
 ) -> Course:
@@ -599,7 +600,7 @@ def withdraw(
     return course
 
 
-@transaction.atomic
+@writes_patient
 def update_course(
     course: Course,
     *,
@@ -640,7 +641,7 @@ def update_course(
     return course
 
 
-@transaction.atomic
+@writes_patient
 def delete_course(course: Course) -> None:
     """RecordGone when someone else deleted it first (no 500, nothing else deleted)."""
     _lock_patient(course.patient)
@@ -684,7 +685,7 @@ class PlainSpan:
     end: dt.date | None
 
 
-@transaction.atomic
+@writes_patient
 def add_interruption(course: Course, *, start: dt.date, end: dt.date | None = None,
                      reason: str = "", version: int | None = None) -> Interruption:
     """A hold within the course (e.g. for neutropenia); `end` is the resumption, None while on hold.
@@ -698,7 +699,7 @@ def add_interruption(course: Course, *, start: dt.date, end: dt.date | None = No
     return Interruption.objects.create(course=course, start=start, end=end, reason=reason.strip())
 
 
-@transaction.atomic
+@writes_patient
 def update_interruption(hold: Interruption, *, start: dt.date, end: dt.date | None,
                         reason: str = "", version: int | None = None) -> Interruption:
     given, hold = hold, _locked_interruption(hold)
@@ -713,7 +714,7 @@ def update_interruption(hold: Interruption, *, start: dt.date, end: dt.date | No
     return hold
 
 
-@transaction.atomic
+@writes_patient
 def end_interruption(hold: Interruption, *, end: dt.date, version: int | None = None) -> Interruption:
     """The drug resumed on `end`."""
     current = _locked_interruption(hold)
@@ -724,7 +725,7 @@ def end_interruption(hold: Interruption, *, end: dt.date, version: int | None = 
     )
 
 
-@transaction.atomic
+@writes_patient
 def remove_interruption(hold: Interruption) -> None:
     current = _locked_interruption(hold)
     bump(current.course, save=True)
@@ -836,7 +837,7 @@ def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: 
         )
 
 
-@transaction.atomic
+@writes_patient
 def record_visit(
     patient: Patient,
     *,
@@ -861,7 +862,7 @@ def record_visit(
     return visit
 
 
-@transaction.atomic
+@writes_patient
 def update_visit(
     visit: Visit,
     *,
@@ -895,7 +896,7 @@ def update_visit(
     return current
 
 
-@transaction.atomic
+@writes_patient
 def delete_visit(visit: Visit) -> None:
     """RecordGone when someone else deleted it first (no 500)."""
     from photos.services import discard_visit_files
@@ -906,7 +907,7 @@ def delete_visit(visit: Visit) -> None:
     current.delete()
 
 
-@transaction.atomic
+@writes_patient
 def erase_patient(patient: Patient, *, typed_code: str) -> dict[str, int]:
     """Delete a patient's whole record (right to erasure), confirmed by the
     patient's code typed in full. The audit keeps one entry: who, when, the

@@ -70,19 +70,21 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         q=filters.get("q") or "",
         on_lenalidomide=bool(filters.get("on_lenalidomide")),
         subtype=filters.get("subtype") or "",
-        # Flags are computed from the record, not stored: ask the scoring app
-        # only when the filter is on (fixed queries, CPU grows with patients).
-        only_ids=(scoring_selectors.patients_with_open_flags(request.user)
+        # Open flags and urgent safety items are kept per patient (scoring.state):
+        # the filter is a subquery of the stored state, whatever the clinic's size.
+        only_ids=(scoring_selectors.patients_needing_attention(request.user)
                   if filters.get("open_flag") else None),
     )
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
     records = records_for(page.object_list, full=False)
-    open_flags = scoring_selectors.open_flags_for(page.object_list, records)
+    # This page's open worklist items, from the stored state (one query; refreshed above
+    # when the filter is on, else by the writes and the daily command).
+    states = scoring_selectors.states_of(page.object_list)
     today = timezone.localdate()
     for patient in page.object_list:
-        patient.open_flags = open_flags.get(patient.pk, [])
+        patient.open_items = scoring_selectors.stored_items(states.get(patient.pk))
         # What each patient takes today, from the same records the flags read.
         patient.treatments = records[patient.pk].treatments_on(today)
     # Codes and names on screen are patient data: the list (and each search) is audited.

@@ -90,3 +90,43 @@ class FlagAcknowledgement(AuditedRecord):
 
     def audit_patient_id(self) -> uuid.UUID:
         return self.patient_id
+
+
+class PatientState(models.Model):
+    """What the list pages need about one patient, kept instead of recomputed (issue 13).
+
+    Written only by scoring.state.refresh_states, inside the transaction of
+    every write that can change it (patients.concurrency.writes_patient, the
+    importer, the acknowledgement service); `valid_until` is the first day the
+    calendar alone could change it (scoring.state.next_change). A cache of the
+    rules over audited rows, so it is not audited itself.
+    """
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, primary_key=True, related_name="state"
+    )
+    # The open worklist, most urgent first: scoring.state.item_row per item.
+    items = models.JSONField(default=list)
+    open_items = models.PositiveSmallIntegerField(default=0)
+    # The most urgent item's urgency and date: the needs-attention page's order.
+    top_urgency = models.PositiveSmallIntegerField(null=True)
+    top_date = models.DateField(null=True)
+    # " cytopenia flag ": the kinds of the open items, for the page's kind filter.
+    kinds = models.CharField(max_length=200, default="", blank=True)
+    latest_activity = models.PositiveSmallIntegerField(null=True)
+    latest_activity_date = models.DateField(null=True)
+    # What the patient takes on computed_on, in words (clinical.record.Treatment.text).
+    treatments = models.JSONField(default=list)
+    computed_on = models.DateField()
+    valid_until = models.DateField(null=True)  # None: only a write can change it
+    # scoring.state.rules_version() of the code that computed it: other rules, stale row.
+    rules = models.CharField(max_length=16, default="", blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["top_urgency", "top_date"], name="state_worklist_order"),
+            models.Index(fields=["valid_until"], name="state_valid_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"state of {self.patient_id}: {self.open_items} open"

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,8 @@ from clinical.rules.safety import safety_monitoring
 from scoring.safety import patient_safety
 from clinical.rules.signals import safety_signals, systemic_signals
 from clinical.record import PatientRecord, Thresholds
+from clinical.rules.worklist import safety_items, worklist
+from scoring.state import safety_settings
 
 
 def thresholds() -> Thresholds:
@@ -139,7 +142,10 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
     )
     ack_by_key = {a.flag_key: a for a in acks}
     views = [FlagView(flag, ack_by_key.get(flag.key)) for flag in flags]
-    live_keys = {flag.key for flag in flags}
+    # The urgent safety items (clasi.md 5.6), by the rules the worklist and its stored
+    # state use; acknowledged with a note like flags, under the item's key.
+    safety = [i for i in safety_items(timeline, today, **safety_settings()) if i.urgent]
+    live_keys = {flag.key for flag in flags} | {i.key for i in safety}
     has_data = bool(timeline.assessments or timeline.courses or timeline.labs)
     photos = photo_marks(patient)
     figure = (
@@ -165,7 +171,9 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
         # Acknowledgements whose event no longer raises a flag (the record was
         # corrected): kept as history, never silently dropped.
         "stale_acknowledgements": stale,
-        "history_count": len(acknowledged) + len(stale),
+        "open_safety_items": worklist(safety, ack_by_key.keys()),
+        "acknowledged_safety_items": [(i, ack_by_key[i.key]) for i in safety if i.key in ack_by_key],
+        "history_count": len(acknowledged) + len(stale) + sum(1 for i in safety if i.key in ack_by_key),
         "systemic_signals": systemic_signals(timeline),
         "safety_signals": safety_signals(timeline),
         # Next pregnancy test / blood count due (clasi.md section 5): pure rules over the
@@ -190,31 +198,78 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
 
 
 @dataclass(frozen=True)
-class AttentionRow:
-    """A patient with at least one unacknowledged flag."""
+class StoredItem:
+    """One open worklist item as scoring.state stored it (clinical.rules.worklist.WorkItem's fields)."""
 
-    patient: Patient
-    flags: tuple[Flag, ...]  # open flags, newest first
+    kind: str
+    key: str
+    date: dt.date
+    title: str
+    action: str
+    detail: str
+    visit_id: str | None
+    flag_kind: str | None
+    urgency: int
+
+    @classmethod
+    def from_row(cls, row: dict) -> StoredItem:
+        return cls(**{**row, "date": dt.date.fromisoformat(row["date"])})
 
     @property
-    def newest(self) -> Flag:
-        return self.flags[0]
+    def is_flag(self) -> bool:
+        return self.kind == "flag"
 
 
-def _open_flags_by_patient(user) -> dict:
-    """{patient_id: [open Flag, newest first]} for the user's patients."""
-    return open_flags_for(scoped(user, Patient))
+def stored_items(state) -> list[StoredItem]:
+    return [StoredItem.from_row(row) for row in (state.items if state is not None else [])]
+
+
+def states_of(patients: Iterable[Patient]) -> dict:
+    """{patient id: PatientState} of these patients, brought up to today (two queries
+    when none is stale)."""
+    from scoring.models import PatientState
+    from scoring.state import refresh_stale
+
+    ids = [p.pk for p in patients]
+    refresh_stale(Patient.objects.filter(pk__in=ids))
+    return {s.patient_id: s for s in PatientState.objects.filter(patient__in=ids)}
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A patient with at least one open worklist item, most urgent first."""
+
+    patient: Patient
+    items: tuple[StoredItem, ...]
+
+    @property
+    def newest(self) -> StoredItem:
+        return self.items[0]
+
+
+ATTENTION_PAGE_SIZE = 50
+
+
+def _with_open_items(user) -> QuerySet:
+    """The user's patients' stored states with an open item, brought up to today first."""
+    from scoring.models import PatientState
+    from scoring.state import refresh_stale
+
+    patients = scoped(user, Patient)
+    refresh_stale(patients)
+    return PatientState.objects.filter(patient__in=patients, open_items__gt=0)
 
 
 def open_flags_for(
     patients: QuerySet[Patient] | Iterable[Patient], records: dict | None = None
 ) -> dict:
-    """{patient_id: [open Flag, newest first]} for these patients.
+    """{patient_id: [open Flag, newest first]} for these patients, computed from the records.
 
     Fixed queries whatever the number of patients: patients.snapshot (six;
     none when the caller passes the `records` it already read) and one for
-    the acknowledged keys; the rules then run in Python. The patient list
-    passes one page of patients, the needs-attention page all of them.
+    the acknowledged keys; the rules then run in Python. The list pages read
+    the stored state instead (scoring.state); this stays for callers that
+    need the Flag objects themselves.
     """
     if isinstance(patients, QuerySet):
         ids = patients.values("id")
@@ -237,17 +292,38 @@ def open_flags_for(
     return found
 
 
-def patients_with_open_flags(user) -> set:
-    """Ids of the user's patients with an unacknowledged flag (the patient list's filter)."""
-    return set(_open_flags_by_patient(user))
+def patients_needing_attention(user) -> QuerySet:
+    """Ids of the user's patients with an open flag or urgent safety item (the patient
+    list's "needs attention" filter), as a subquery of the stored state."""
+    return _with_open_items(user).values_list("patient_id", flat=True)
+
+
+# The filter's older name: it has always meant "on the needs-attention page".
+patients_with_open_flags = patients_needing_attention
+
+
+def attention_page(user, page_number=None, kind: str = ""):
+    """One page of the needs-attention worklist, read from the stored state.
+
+    Patients in the order of their most urgent item (clasi.md 5.6: a positive
+    pregnancy test, a grade 3-4 cytopenia, an overdue pregnancy test, a low
+    creatinine clearance, then flags), newest first within a kind; `kind`
+    keeps the patients with an open item of that kind. Fixed queries whatever
+    the number of patients: the staleness check, the count, the page.
+    """
+    from clinical.rules.worklist import URGENCY
+
+    states = _with_open_items(user)
+    if kind in URGENCY:
+        states = states.filter(kinds__contains=f" {kind} ")
+    states = states.select_related("patient__clinic").order_by(
+        "top_urgency", "-top_date", "patient__code", "patient_id"
+    )
+    page = Paginator(states, ATTENTION_PAGE_SIZE).get_page(page_number)
+    rows = [AttentionRow(s.patient, tuple(stored_items(s))) for s in page.object_list]
+    return page, rows
 
 
 def attention_rows(user) -> list[AttentionRow]:
-    """The user's patients with unacknowledged flags, the newest flag first."""
-    found = _open_flags_by_patient(user)
-    if not found:
-        return []
-    patients = {p.pk: p for p in Patient.objects.filter(pk__in=list(found)).select_related("clinic")}
-    rows = [AttentionRow(patients[pid], tuple(flags)) for pid, flags in found.items() if pid in patients]
-    rows.sort(key=lambda r: (r.newest.date, r.newest.event_date, r.patient.code), reverse=True)
-    return rows
+    """The first page of the worklist's rows (what a script or test reads without paging)."""
+    return attention_page(user)[1]

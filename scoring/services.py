@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from patients.concurrency import lock_current, writes_patient
 from patients.models import Patient, Visit
 from clinical.instruments.exam import Exam, score
 from scoring.models import Assessment, FlagAcknowledgement
@@ -48,26 +50,34 @@ def remove_assessment(visit: Visit) -> None:
 # -- flare flag acknowledgements (issue 5) ------------------------------------
 
 
-@transaction.atomic
+@writes_patient
 def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAcknowledgement:
-    """A clinician has seen the flag of one withdrawal or dose reduction.
+    """A clinician has seen one worklist item: a flare flag or an urgent safety item.
 
-    The flag is recomputed from the record here, inside the transaction, so a
-    key that no longer raises a flag (a visit, course or dose step was
+    The item is recomputed from the record here, inside the transaction, by
+    the rules the worklist is made of (scoring.state.all_items), so a key
+    that no longer raises an item (a visit, course, lab or dose step was
     corrected since the page was drawn) is refused rather than acknowledged
-    blind. A second acknowledgement of the same event is refused too: the
-    first note stays the one in the history. Audited by auditlog
+    blind. A second acknowledgement of the same item is refused too: the
+    first note stays the one in the history. The patient's stored state is
+    recomputed before the transaction commits (writes_patient), so the item
+    leaves the needs-attention page with this write. Audited by auditlog
     (FlagAcknowledgement is registered in scoring.apps).
     """
-    from scoring.selectors import current_flags, timeline_for  # selectors import this module
+    from scoring.selectors import timeline_for  # selectors import this module
+    from scoring.state import all_items
 
     note = (note or "").strip()
     flag_key = (flag_key or "").strip()
-    # Serialise acknowledgements of one patient (a row lock on PostgreSQL).
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    # Only a key that names a live flag ever reaches a query: whatever a client
+    # Serialise acknowledgements of one patient (a row lock on PostgreSQL); the lock
+    # also marks the patient for the state refresh (patients.concurrency).
+    patient = lock_current(Patient, patient.pk)
+    # Only a key that names a live item ever reaches a query: whatever a client
     # posts (NUL bytes included, which PostgreSQL refuses) gets a message, not a 500.
-    flag = next((f for f in current_flags(timeline_for(patient)) if f.key == flag_key), None)
+    flag = next(
+        (i for i in all_items(timeline_for(patient), timezone.localdate()) if i.urgent and i.key == flag_key),
+        None,
+    )
     existing = (
         FlagAcknowledgement.objects.filter(patient=patient, flag_key=flag.key)
         .select_related("acknowledged_by")
@@ -75,10 +85,11 @@ def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAc
         if flag is not None
         else None
     )
+    what = "safety item" if flag is not None and flag.kind != "flag" else "flag"
     if existing is not None:
         raise ValidationError(
             {
-                "flag_key": f"This flag was already acknowledged by "
+                "flag_key": f"This {what} was already acknowledged by "
                 f"{existing.acknowledged_by.get_username()} on "
                 f"{existing.acknowledged_at:%Y-%m-%d %H:%M}."
             }
@@ -86,8 +97,8 @@ def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAc
     if flag is None:
         raise ValidationError(
             {
-                "flag_key": "No such flag in this patient's record any more: the visit, "
-                "course or dose step may have been changed. Reload the page."
+                "flag_key": "No such flag or safety item in this patient's record any more: the visit, "
+                "course, lab or dose step may have been changed. Reload the page."
             }
         )
     # The note is checked last: for a flag that is gone or already acknowledged,
@@ -103,7 +114,8 @@ def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAc
             return FlagAcknowledgement.objects.create(
                 patient=patient,
                 flag_key=flag.key,
-                kind=flag.kind,
+                # A flag keeps its rule's kind (withdrawal, reduction, ...); a safety item its own.
+                kind=flag.flag_kind or flag.kind,
                 visit_id=flag.visit_id,
                 note=note,
                 acknowledged_by=user,
@@ -111,5 +123,5 @@ def acknowledge_flag(patient: Patient, flag_key: str, note: str, user) -> FlagAc
     except IntegrityError:
         # Another clinician acknowledged it between our check and our insert.
         raise ValidationError(
-            {"flag_key": "This flag was just acknowledged by someone else."}
+            {"flag_key": f"This {what} was just acknowledged by someone else."}
         ) from None

@@ -1,4 +1,4 @@
-"""Pages of the flare flags: thin views over clinic.access, scoring.selectors, scoring.services."""
+"""Pages of the worklist (flags and urgent safety items): thin views over clinic.access, scoring.selectors, scoring.services."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import log_patients_shown
@@ -14,6 +15,7 @@ from clinic.access import can_write, get_for_user
 from patients.selectors import chart_rows
 from patients.snapshot import record_for
 from patients.models import Patient
+from clinical.rules.worklist import URGENCY
 from scoring import selectors, services
 
 ANALYSIS_PARTIAL = "scoring/_patient_analysis.html#analysis"
@@ -21,10 +23,35 @@ ANALYSIS_PARTIAL = "scoring/_patient_analysis.html#analysis"
 
 @require_GET
 def attention(request: HttpRequest) -> HttpResponse:
-    """The user's patients with unacknowledged flare flags, newest flag first."""
-    rows = selectors.attention_rows(request.user)
+    """The worklist (clasi.md 5.6): the user's patients with an open flag or urgent safety
+    item, most urgent first, read from the stored state, 50 patients a page."""
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in URGENCY else ""
+    page, rows = selectors.attention_page(request.user, request.GET.get("page"), kind)
     log_patients_shown("needs attention", [row.patient for row in rows], user=request.user)
-    return render(request, "scoring/attention.html", {"rows": rows, "nav": "attention"})
+    return render(
+        request,
+        "scoring/attention.html",
+        {"rows": rows, "page": page, "kind": kind, "kinds": KIND_LABELS, "nav": "attention"},
+    )
+
+
+# The kind filter's choices, in the worklist's order.
+KIND_LABELS = {
+    "pregnancy_positive": "Positive pregnancy test",
+    "cytopenia": "Grade 3-4 cytopenia",
+    "pregnancy_test_overdue": "Pregnancy test overdue",
+    "crcl_below_review": "Creatinine clearance below review",
+    "flag": "Flare flags",
+}
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after acknowledging: the needs-attention page when it sent us (and only there)."""
+    target = (request.POST.get("next") or request.GET.get("next") or "").strip()
+    attention_url = reverse("scoring:attention")
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return target if allowed and target.startswith(attention_url) else ""
 
 
 def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
@@ -34,6 +61,7 @@ def _analysis_context(request: HttpRequest, patient: Patient, **extra) -> dict:
     flags = [fv.flag for fv in (*analysis["open_flags"], *analysis["acknowledged_flags"])]
     return {
         "patient": patient,
+        "next_url": _next_url(request),
         "can_write": can_write(patient),
         **analysis,
         "chart_rows": chart_rows(record, flags, analysis["photo_marks"]),
@@ -47,7 +75,7 @@ def _errors(error: ValidationError) -> dict[str, list[str]]:
 
 @require_http_methods(["GET", "POST"])
 def acknowledge(request: HttpRequest, patient_id) -> HttpResponse:
-    """Acknowledge one flag with a note (clinicians only: a viewer gets 403).
+    """Acknowledge one flag or urgent safety item with a note (clinicians only: a viewer gets 403).
 
     The banner on the patient page posts here; with htmx the analysis section
     is swapped in place, without JS the browser is redirected back. GET shows
@@ -69,11 +97,14 @@ def acknowledge(request: HttpRequest, patient_id) -> HttpResponse:
             if request.htmx:
                 # 200 so htmx swaps the section in and the messages show by the form.
                 return render(request, ANALYSIS_PARTIAL, context)
+            context["standalone"] = True
             return render(request, "scoring/acknowledge.html", context, status=400)
         if request.htmx:
             return render(request, ANALYSIS_PARTIAL, _analysis_context(request, patient, ack_done=flag_key))
-        messages.success(request, "Flag acknowledged; it stays in the patient's flag history.")
-        return redirect(reverse("patients:detail", args=[patient.pk]) + "#flags")
+        messages.success(request, "Acknowledged; it stays in the patient's history.")
+        return redirect(_next_url(request) or reverse("patients:detail", args=[patient.pk]) + "#flags")
     return render(
-        request, "scoring/acknowledge.html", _analysis_context(request, patient, ack_key=flag_key)
+        request,
+        "scoring/acknowledge.html",
+        _analysis_context(request, patient, ack_key=flag_key, standalone=True),
     )

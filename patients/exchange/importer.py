@@ -867,6 +867,9 @@ def _write(
             if progress is not None:
                 progress("writing", n, total)
     _audit(to_write, source, actor)
+    from scoring.state import refresh_states  # the derived state, in this same transaction
+
+    refresh_states(pid for _, pid, _ in to_write)
     return result
 
 

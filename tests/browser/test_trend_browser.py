@@ -75,9 +75,19 @@ def test_chart_drawn_and_flag_acknowledged(page, live_server, transactional_db, 
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "patient_after_ack.png"), full_page=True)
 
+    # The history's ANC 0.8 is an urgent safety item (clasi.md 5.6): the patient stays on
+    # the worklist until it is acknowledged too, with the same kind of form.
+    page.goto(f"{live_server.url}/attention/")
+    assert page.get_by_role("link", name="SYN-BRW").count() == 1
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    item = page.locator(".safety-item").first
+    assert "Neutropenia" in item.inner_text()
+    item.get_by_label("Acknowledgement note").fill("Count repeated: 1.6.")
+    item.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(".safety-item")).to_have_count(0)
     page.goto(f"{live_server.url}/attention/")
     assert page.get_by_role("link", name="SYN-BRW").count() == 0
-    assert "No unacknowledged flare flags" in page.content()
+    assert "Nothing needs attention in your clinics" in page.content()
     assert errors == []
 
 

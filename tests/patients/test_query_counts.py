@@ -15,13 +15,15 @@ from patients.models import Course, DoseStep, Interruption, LabResult, Patient, 
 from clinical.instruments.exam import parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
+from scoring.state import refresh_states
 from tests.audit_queries import audit_entry_queries
 
 # session + user, the paginator's count, the page's patients, the user's clinics,
 # and the page's records (patients.snapshot without visits: courses, dose steps,
-# interruptions, assessments, labs), then the acknowledgements: 1; plus the
-# audit entry naming the patients shown (audit_entry_queries).
-PATIENT_LIST_QUERIES = 11
+# interruptions, assessments, labs), then the stored state (scoring.state): is any
+# row of the page stale (none here), the page's rows: 2; plus the audit entry
+# naming the patients shown (audit_entry_queries).
+PATIENT_LIST_QUERIES = 12
 
 
 def _patients(clinic, n: int) -> None:
@@ -36,6 +38,8 @@ def _patients(clinic, n: int) -> None:
     exam = parse_exam({"areas": {"chest": {"erythema": 2}}})
     Assessment.objects.bulk_create(Assessment(visit=v, **assessment_values(exam)) for v in visits)
     _treatments(patients)
+    # Rows written around the services: their derived state is built as the importer does.
+    refresh_states(p.pk for p in patients)
 
 
 def _treatments(patients, per_patient: int = 1) -> None:

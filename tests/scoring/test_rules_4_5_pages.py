@@ -85,9 +85,10 @@ def test_needs_attention_lists_it_until_acknowledged(client_a, clinician_a, esca
     patient, o = escaped
     html = client_a.get(ATTENTION).content.decode()
     assert "SYN-LOR" in html and LABEL in html
-    assert "12 wk after the start of the lenalidomide course of" in html
+    # The worklist row's evidence is the flag's one description (Flag.description).
+    assert f"12 weeks after the start of lenalidomide on {o.isoformat()}" in html
     (row,) = attention_rows(clinician_a)
-    assert row.newest.kind == "loss_of_response_on_treatment"
+    assert [i.flag_kind for i in row.items] == ["loss_of_response_on_treatment"]
 
     key = f"on_treatment:{o.isoformat()}"
     response = client_a.post(

@@ -1,0 +1,286 @@
+"""Each patient's derived state, kept instead of recomputed (issue 13; clasi.md 5.6).
+
+What the list pages need about a patient (the open worklist items, the latest
+CLASI-A, the treatments in force) is computed HERE, by the same pure rules the
+patient page runs (clinical.rules.flares.find_flags, worklist.safety_items,
+worklist.worklist, PatientRecord.treatments_on), and stored in
+scoring.models.PatientState, one row per patient.
+
+When it is recomputed:
+
+- by every write that can change it, inside the write's own transaction:
+  patients.concurrency.writes_patient (the services' decorator) collects the
+  patients whose row a service locked and calls `refresh_states` before the
+  transaction commits; the importer calls it once for the whole document;
+  the acknowledgement service likewise. A reader therefore never sees a
+  record and a state from different moments.
+- by the calendar: "overdue", a future-dated entry, a birthday (age enters
+  the creatinine clearance) change the answer without a write. `valid_until`
+  stores the first day the answer could differ without a write (see
+  `next_change`); a row with valid_until <= today is stale. Reads of the list
+  pages refresh the stale (or missing) rows of the user's patients first, in
+  bulk and in a fixed number of queries (`refresh_stale`); the
+  `rebuild_patient_state --stale` command, run daily (cron, shortly after
+  midnight), does the same for every clinic so that pages rarely find any.
+
+The state is a cache of rules over audited rows, not patient data of its own:
+it is not audited itself (every write that changes it is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinical.record import PatientRecord
+from clinical.rules.safety import safety_monitoring
+from clinical.rules.worklist import WorkItem, flag_item, safety_items, worklist
+
+# Patients per records_for call when many rows are refreshed (the importer, the
+# command): memory stays bounded, queries grow per chunk, not per patient.
+CHUNK = 500
+# Days after a course's end while the rules still look at it (the pregnancy test
+# 4 weeks after stopping, flags in the weeks after a withdrawal are dated by
+# visits, which are entries of their own).
+AFTER_END_DAYS = (28,)
+
+
+# -- the pure part -----------------------------------------------------------------
+
+
+@functools.cache
+def rules_version() -> str:
+    """A fingerprint of the rules and their settings: a row computed by other rules
+    (a deploy changed clinical/ or a threshold) is stale whatever its valid_until."""
+    import clinical
+
+    digest = hashlib.sha256()
+    sources = sorted(Path(clinical.__file__).parent.rglob("*.py")) + [Path(__file__)]
+    for path in sources:
+        digest.update(path.read_bytes())
+    digest.update(repr(sorted(settings.CLE_FLARE_THRESHOLDS.items())).encode())
+    digest.update(repr(sorted(safety_settings().items())).encode())
+    return digest.hexdigest()[:16]
+
+
+
+def safety_settings() -> dict[str, Any]:
+    """The site's pregnancy programme and creatinine-clearance limit, as safety_items
+    takes them: one definition (scoring.safety.safety_options)."""
+    from scoring.safety import safety_options
+
+    return safety_options()
+
+
+def all_items(record: PatientRecord, today: dt.date) -> list[WorkItem]:
+    """Every worklist candidate of a record today: the safety items and the flags.
+
+    The one list both the acknowledgement (which keys exist) and the stored
+    state (which are open) are made from.
+    """
+    from scoring.selectors import current_flags  # selectors import this module's model
+
+    items = list(safety_items(record, today, **safety_settings()))
+    items += [flag_item(f) for f in current_flags(record, today)]
+    return items
+
+
+def open_items(record: PatientRecord, acknowledged: Iterable[str], today: dt.date) -> list[WorkItem]:
+    """The worklist of one patient: urgent, unacknowledged, most urgent first (clasi.md 5.6)."""
+    return worklist(all_items(record, today), acknowledged)
+
+
+def _birthday_after(birth: dt.date, today: dt.date) -> dt.date:
+    for year in (today.year, today.year + 1):
+        try:
+            day = birth.replace(year=year)
+        except ValueError:  # 29 February in a common year: the age turns on 1 March
+            day = dt.date(year, 3, 1)
+        if day > today:
+            return day
+    return dt.date(today.year + 1, 3, 1)  # unreachable: next year's birthday is after today
+
+
+def next_change(record: PatientRecord, today: dt.date) -> dt.date | None:
+    """The first day after `today` on which the state could differ with no write; None: never.
+
+    Candidates, each with the day after it: every dated entry (a future
+    visit, lab, course start or end, dose step, hold start or end: `as_of`
+    counts each from its day; an end day is still in force), each monitoring
+    due date (due today is not overdue; the day after it is), 4 weeks after a
+    course's end (the post-treatment test), and the next birthday (age enters
+    the creatinine clearance). A later candidate cannot matter before an earlier one, so the
+    earliest is enough; the property test in tests/scoring/test_patient_state.py
+    checks that nothing changes before it.
+    """
+    days: list[dt.date] = []
+    for course in record.courses:
+        days.append(course.start)
+        if course.end is not None:
+            days.append(course.end)
+            days += [course.end + dt.timedelta(days=n) for n in AFTER_END_DAYS]
+        days += [d.date for d in course.doses]
+        for hold in course.interruptions:
+            days.append(hold.start)
+            if hold.end is not None:
+                days.append(hold.end)
+    days += [a.date for a in record.assessments]
+    days += [lab.date for lab in record.labs]
+    days += [v.date for v in record.visits]
+    if record.sle_diagnosed is not None:
+        days.append(record.sle_diagnosed)
+    monitoring = safety_monitoring(record, today, record.reproductive_potential)
+    for part in (monitoring.pregnancy, monitoring.blood_counts):
+        if part is not None and part.next_due is not None:
+            days.append(part.next_due)
+    if record.birth_date is not None:
+        days.append(_birthday_after(record.birth_date, today))
+    # Each entry's day and the day after it: "in force" counts an end day itself
+    # (Course.in_force), so what stops on day d changes the answer on d + 1.
+    later = [d for day in days for d in (day, day + dt.timedelta(days=1)) if d > today]
+    return min(later) if later else None
+
+
+def item_row(item: WorkItem) -> dict[str, Any]:
+    """A WorkItem as stored (JSON): every field a page shows, dates as ISO text."""
+    return {
+        "kind": item.kind,
+        "key": item.key,
+        "date": item.date.isoformat(),
+        "title": item.title,
+        "action": item.action,
+        "detail": item.detail,
+        "visit_id": item.visit_id,
+        "flag_kind": item.flag_kind,
+        "urgency": item.urgency,
+    }
+
+
+def state_values(record: PatientRecord, acknowledged: Iterable[str], today: dt.date) -> dict[str, Any]:
+    """The stored fields of one patient's state as of `today` (pure: no query)."""
+    items = open_items(record, acknowledged, today)
+    now = record.as_of(today)
+    latest = now.assessments[-1] if now.assessments else None
+    treatments = now.treatments_on(today)
+    return {
+        "items": [item_row(i) for i in items],
+        "open_items": len(items),
+        "top_urgency": items[0].urgency if items else None,
+        "top_date": items[0].date if items else None,
+        # Space-delimited so "has an item of kind K" is a portable LIKE '% K %'.
+        "kinds": " " + " ".join(sorted({i.kind for i in items})) + " " if items else "",
+        "latest_activity": latest.activity if latest else None,
+        "latest_activity_date": latest.date if latest else None,
+        "treatments": [t.text for t in treatments],
+        "computed_on": today,
+        "valid_until": next_change(record, today),
+        "rules": rules_version(),
+    }
+
+
+# -- the stored part -----------------------------------------------------------------
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def refresh_states(patient_ids: Iterable, today: dt.date | None = None) -> int:
+    """Recompute and store the state of these patients (inside the caller's transaction).
+
+    A fixed number of queries per CHUNK patients: records_for (one per table),
+    the acknowledgements, the existing rows, one bulk insert and one bulk
+    update. Ids of patients that no longer exist are ignored (their row went
+    with them: on_delete=CASCADE). Returns the number of rows written.
+    """
+    from patients.models import Patient
+    from patients.snapshot import records_for
+    from scoring.models import FlagAcknowledgement, PatientState
+
+    ids = list(dict.fromkeys(patient_ids))
+    today = today or _today()
+    written = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        records = records_for(Patient.objects.filter(pk__in=chunk), full=False)
+        if not records:
+            continue
+        acked: dict = {}
+        for pid, key in FlagAcknowledgement.objects.filter(patient_id__in=chunk).values_list(
+            "patient_id", "flag_key"
+        ):
+            acked.setdefault(pid, set()).add(key)
+        if len(records) == 1:  # one write's patient: an UPDATE, an INSERT only the first time
+            ((pid, record),) = records.items()
+            values = state_values(record, acked.get(pid, ()), today)
+            if not PatientState.objects.filter(patient_id=pid).update(**values):
+                PatientState.objects.create(patient_id=pid, **values)
+            written += 1
+            continue
+        have = set(PatientState.objects.filter(patient_id__in=chunk).values_list("patient_id", flat=True))
+        new, changed = [], []
+        for pid, record in records.items():
+            row = PatientState(patient_id=pid, **state_values(record, acked.get(pid, ()), today))
+            (changed if pid in have else new).append(row)
+        if new:
+            PatientState.objects.bulk_create(new)
+        if changed:
+            PatientState.objects.bulk_update(changed, STATE_FIELDS)
+        written += len(new) + len(changed)
+    return written
+
+
+STATE_FIELDS = [
+    "items",
+    "open_items",
+    "top_urgency",
+    "top_date",
+    "kinds",
+    "latest_activity",
+    "latest_activity_date",
+    "treatments",
+    "computed_on",
+    "valid_until",
+    "rules",
+]
+
+
+def stale(patients: QuerySet, today: dt.date) -> QuerySet:
+    """Those of `patients` whose state is missing, may have changed with the calendar,
+    or was computed by other rules (scoring.state.rules_version)."""
+    return patients.filter(
+        Q(state__isnull=True)
+        | Q(state__valid_until__lte=today)
+        | Q(state__computed_on__gt=today)
+        | ~Q(state__rules=rules_version())
+    )
+
+
+def refresh_stale(patients: QuerySet, today: dt.date | None = None) -> int:
+    """Bring the stored state of `patients` up to today before a page reads it.
+
+    One query when nothing is stale (the usual case: rows change with writes
+    and the daily command); otherwise the stale rows are refreshed in bulk in
+    their own transaction (fixed queries per CHUNK rows).
+    """
+    from django.db import transaction
+
+    today = today or _today()
+    ids = list(stale(patients, today).order_by().values_list("pk", flat=True))
+    if not ids:
+        return 0
+    from patients.models import Patient
+
+    with transaction.atomic():
+        # Take the patients' locks (in id order, as writers take one at a time) so a
+        # write committing meanwhile cannot be overwritten by this older reading.
+        list(Patient.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+        return refresh_states(ids, today)
