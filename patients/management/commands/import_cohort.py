@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.exchange import DocumentError, import_document, loads_document
+from patients.exchange import DocumentError, import_document
 from patients.progress import TerminalProgress
 
 
@@ -28,23 +28,27 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, update: bool, **options) -> None:
         try:
             if file == "-":
+                import io
                 import sys
 
-                text = sys.stdin.buffer.read()
+                # Standard input cannot be read twice (the importer may read
+                # ahead for members that follow the patients): held as bytes.
+                document = io.BytesIO(sys.stdin.buffer.read())
                 source = "standard input"
             else:
-                text = Path(file).read_bytes()
+                # Read one patient at a time by the importer, never whole.
+                document = Path(file).open("rb")
                 source = Path(file).name
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error.strerror}") from None
         try:
-            data = loads_document(text)
-            result = import_document(
-                data,
-                existing="update" if update else "error",
-                source=source,
-                progress=TerminalProgress(),
-            )
+            with document:
+                result = import_document(
+                    document,
+                    existing="update" if update else "error",
+                    source=source,
+                    progress=TerminalProgress(),
+                )
         except DocumentError as error:
             raise CommandError(f"{source}: nothing imported. {error}") from None
         self.stdout.write(result.summary())
