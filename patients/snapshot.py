@@ -11,7 +11,10 @@ number of queries (one per table, values_list rows, no model instances):
   examination (weight, note, clinician, totals and stored items, one joined
   query) and adverse events;
 - with `full=False` (flags, worklists, the report): the assessments' totals
-  alone.
+  alone;
+- with `lean=True` (the patient page): the visits and their totals as with
+  `full`, but neither the stored examination items (a JSON column decoded per
+  visit) nor the adverse events, which that page does not show.
 
 A queryset of patients stays a subquery (no 2,000-element IN list: SQLite
 caps parameters).
@@ -81,7 +84,7 @@ def plain(value: Any) -> Any:
 
 
 def records_for(
-    patients: QuerySet[Patient] | Iterable[Patient], *, full: bool = True
+    patients: QuerySet[Patient] | Iterable[Patient], *, full: bool = True, lean: bool = False
 ) -> dict[Any, PatientRecord]:
     """{patient id: PatientRecord} in a fixed number of queries (see the module doc).
 
@@ -147,9 +150,13 @@ def records_for(
     visits: dict = defaultdict(list)
     if full:
         events: dict = defaultdict(list)
-        for visit_id, term, grade in StoredAdverseEvent.objects.filter(
-            visit__patient_id__in=ids
-        ).values_list("visit_id", "term", "grade").order_by("visit_id", "term", "grade"):
+        for visit_id, term, grade in (
+            ()
+            if lean
+            else StoredAdverseEvent.objects.filter(visit__patient_id__in=ids)
+            .values_list("visit_id", "term", "grade")
+            .order_by("visit_id", "term", "grade")
+        ):
             events[visit_id].append(RecordAdverseEvent(term, grade))
         # Each visit with its examination (LEFT JOIN): one query for both.
         for row in StoredVisit.objects.filter(patient_id__in=ids).values_list(
@@ -162,9 +169,11 @@ def records_for(
             "assessment__activity",
             "assessment__damage",
             "assessment__instrument",
-            "assessment__items",
+            # Not decoded when lean: a constant None in its place.
+            *(() if lean else ("assessment__items",)),
         ):
-            pk, patient_id, date, weight, note, clinician, activity, damage, instrument, items = row
+            pk, patient_id, date, weight, note, clinician, activity, damage, instrument = row[:9]
+            items = None if lean else row[9]
             visits[patient_id].append(
                 Visit(str(pk), date, plain(weight), note, tuple(events.get(pk, ())), clinician or "")
             )
@@ -201,6 +210,6 @@ def records_for(
     }
 
 
-def record_for(patient: Patient, *, full: bool = True) -> PatientRecord:
+def record_for(patient: Patient, *, full: bool = True, lean: bool = False) -> PatientRecord:
     """One loaded patient's record (no query for the patient row itself)."""
-    return records_for([patient], full=full)[patient.pk]
+    return records_for([patient], full=full, lean=lean)[patient.pk]

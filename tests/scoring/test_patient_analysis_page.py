@@ -35,9 +35,10 @@ def test_patient_page_queries_do_not_grow_with_visits(
 # Exact count of the patient page for a clinician, the same for 5 and 200
 # visits: session and user, the patient (with clinic and role), the audit
 # "accessed" entry (audit_entry_queries: the chain's last link, the entry, its
-# patient index, the chain lock on PostgreSQL), the record (patients.snapshot:
-# visits with their assessments, labs, adverse events, courses, dose steps,
-# interruptions) and the analysis' ONE query (acknowledgements).
+# patient index, the chain lock on PostgreSQL), the record's stamp (the key of
+# the page's cache, issue 13), the record (patients.snapshot, lean: visits with
+# their assessments' totals, labs, courses, dose steps, interruptions) and the
+# analysis' ONE query (acknowledgements). A cached page skips the last six.
 # Engineer C owns the page: a change of its reads changes this number, on purpose.
 PATIENT_PAGE_QUERIES_EXACT = 10
 
