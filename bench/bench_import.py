@@ -9,8 +9,9 @@ is written to a temporary file by one process; a FRESH process then migrates
 a scratch database and imports the file as `manage.py import_cohort` does
 (patients.exchange.import_document on the open file: read one patient at a
 time, checked, written in batches, one transaction). That process reports
-its wall time, SQL query count and its own peak RSS (ru_maxrss), so the
-generator's memory is not counted. The database is dropped afterwards.
+its wall time, its own CPU time (on a shared machine the steadier figure;
+PostgreSQL's CPU is not in it), SQL query count and its own peak RSS
+(ru_maxrss), so the generator's memory is not counted. The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -55,14 +56,17 @@ def child(path: str) -> None:
         return execute(sql, params, many, context)
 
     started = time.perf_counter()
+    cpu = time.process_time()
     with connection.execute_wrapper(count), open(path, "rb") as handle:
         result = import_document(handle, source=Path(path).name)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     reset_queries()
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "queries": queries,
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "rss_before_mb": before,
@@ -117,7 +121,8 @@ def main() -> None:
                 benchdb.drop(args.db, args.admin_url)
         assert figures["visits"] == patients * visits, figures
         print(
-            f"{patients:>6} x {visits} ({megabytes:5.0f} MB JSON): {figures['seconds']:7.1f} s, "
+            f"{patients:>6} x {visits} ({megabytes:5.0f} MB JSON): {figures['seconds']:7.1f} s "
+            f"(this process's CPU {figures['cpu_seconds']:.1f} s; PostgreSQL's not counted), "
             f"{figures['queries']} SQL queries, peak RSS {figures['rss_mb']:.0f} MB "
             f"(after Django setup and migrate: {figures['rss_before_mb']:.0f} MB); "
             f"load now {os.getloadavg()[0]:.1f}"
