@@ -2,18 +2,21 @@
 
 Contract: ../shared/docs/exchange-format.md. Export lives in export.py.
 
-- `parse_document(data)` validates a decoded document (the JSON Schema of
-  version 2 kept beside this file, the version 1 limits, clinical.instruments.exam's own
-  checks of every examination, then the record's rules) and returns plain
-  parsed rows, or raises `DocumentError` naming the path of the FIRST error
-  in document order, e.g. `patients[3].visits[2].clasi.areas.ears.erythema:
-  5 is not one of 0, 1, 2, 3`. The record's rules (drugs, dose ranges,
-  overlaps, interruptions, dates within the patient's life, lab units) are
-  patients.services' check functions, called here on the parsed rows without
-  a query per row: no rule is written twice.
-- `import_document(...)` writes a parsed document in ONE transaction with
-  bulk_create (40,000 visits would take minutes row by row); the CLASI totals
+- The document is read ONE PATIENT AT A TIME (patients.exchange.stream, or the
+  list of an already decoded dict): the top-level members are checked, then each
+  patient against the JSON Schema of version 2 kept beside this file (its
+  patient definition), the version 1 limits, clinical.instruments.exam's own
+  checks of every examination, then the record's rules. DocumentError names the
+  path of the FIRST error in document order, e.g. `patients[3].visits[2].clasi.
+  areas.ears.erythema: 5 is not one of 0, 1, 2, 3`. The record's rules (drugs,
+  dose ranges, overlaps, interruptions, dates within the patient's life, lab
+  units) are patients.services' check functions, called here on the parsed rows
+  without a query per row: no rule is written twice.
+- `import_document(...)` checks and writes in ONE transaction, in batches of a
+  few thousand visits with bulk_create, so memory stays flat whatever the
+  document's size and the first error rolls everything back; the CLASI totals
   still come from the one scorer via scoring.services.assessment_values.
+- `parse_document(data)` checks a whole document and returns its parsed rows.
 
 A version 1 document is a version 2 document with lenalidomide only and no
 version 2 key; a version 2 key in it is an error with its path.
@@ -322,7 +325,7 @@ def _patient_validator() -> Draft202012Validator:
 @lru_cache(maxsize=1)
 def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
     # The same relaxed schema, applied to one patient at a time (the document
-    # is read patient by patient; see _checked_patients).
+    # is read patient by patient; see _Checked).
     # The patient's definition is inlined (each "$ref" replaced by what it
     # names): resolving references costs a third of the validation time.
     relaxed = _validator().schema
@@ -859,7 +862,10 @@ def import_document(
     "error" refuses the document, "update" replaces that patient's details,
     courses and visits, "skip" leaves the patient untouched (the demo loader).
     """
-    checked = _Checked(_Document(data), timezone.localdate(), count=progress is not None)
+    # Counting the patients for the progress reads the text once more: only for
+    # a progress that shows it (a terminal progress bar is off in a pipe or a log).
+    counting = progress is not None and getattr(progress, "enabled", True)
+    checked = _Checked(_Document(data), timezone.localdate(), count=counting)
     try:
         with transaction.atomic():
             writer = _Writer(clinic, existing, source, actor)
