@@ -57,6 +57,7 @@ bench-perf: install-test
 	$(BIN)/python bench/bench_bytes.py
 	$(BIN)/python bench/bench_ratios.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_import.py
 
 check: install-test
 	$(BIN)/python manage.py check --settings=clinic.settings_test

@@ -18,6 +18,10 @@ from django-auditlog's entry:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.db import models, transaction
@@ -64,6 +68,34 @@ def _event_of(entry: AuditEntry) -> Event:
     if event == Event.USER and set(entry.changes or {}) == {"password"}:
         return Event.PASSWORD_CHANGE
     return event
+
+
+# The entries of one write, held until the end of batched_entries() (see there).
+_batch: ContextVar[list | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def batched_entries() -> Iterator[None]:
+    """Write the audit entries made inside the block as ONE batch when it ends.
+
+    A visit save makes an entry per row it writes (the visit, its assessment,
+    each lab and adverse event): written one by one, each cost the chain's
+    lock, its last link, the entry and its patient index. Held here and
+    linked in their order at the end of the block, they cost those four
+    statements once. Use it inside the write's transaction: every entry is
+    still written before the transaction commits, and none if it fails.
+    Nested blocks join the outermost one."""
+    if _batch.get() is not None:
+        yield
+        return
+    pending: list = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if pending:
+        AuditEntry.objects.bulk_create(pending)
 
 
 class AuditEntryManager(LogEntryManager):
@@ -115,6 +147,10 @@ class AuditEntry(AbstractLogEntry):
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise TypeError("Audit entries are never changed once written.")
+        pending = _batch.get()
+        if pending is not None:
+            pending.append(self)  # written with the others when batched_entries() ends
+            return
         # No savepoint: a failed audit write fails the whole action.
         with transaction.atomic(savepoint=False):
             self.prepare()

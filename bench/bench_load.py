@@ -270,7 +270,9 @@ def start_gunicorn(args, env: dict[str, str]) -> subprocess.Popen:
         "--pythonpath", str(ROOT),
         "bench.wsgi_cpu:application" if env.get("BENCH_CPU_DIR") else "clinic.wsgi:application",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    server = subprocess.Popen(command, cwd=ROOT, env=env,
+                              # The app logs to stdout (JSON lines): kept, so a 500 can be explained.
+                              stdout=open(Path(tempfile.gettempdir()) / f"bench_load_app_{args.port}.log", "w"),
                               stderr=open(Path(tempfile.gettempdir()) / f"bench_load_gunicorn_{args.port}.log", "w"))
     for _ in range(120):
         time.sleep(0.5)

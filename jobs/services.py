@@ -144,14 +144,15 @@ def _clinic_lock(clinic_id) -> Iterator[None]:
 
 def run_job(job: Job) -> Job:
     """Run a claimed job to its end; the job row says how it went."""
-    from patients.exchange import DocumentError, import_document, loads_document
+    from patients.exchange import DocumentError, import_document
 
     progress = ProgressWriter(job)
     try:
-        data = loads_document(bytes(job.payload))
         with _clinic_lock(job.clinic_id):
+            # The stored text, read one patient at a time (no decoded copy of
+            # the whole document; a memoryview is sliced, not copied).
             result = import_document(
-                data,
+                job.payload,
                 clinic=job.clinic,
                 existing="update" if job.replace else "error",
                 source=job.source,

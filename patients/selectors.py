@@ -8,6 +8,7 @@ one query per row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -487,3 +488,64 @@ def _lab_text(lab: Lab) -> str:
     if not isinstance(lab.value, Decimal):
         return str(lab.value)
     return f"{lab.value.normalize():f} {lab.unit}".strip()
+
+
+# -- the patient page's cache (issue 13) -------------------------------------------
+
+
+def record_stamp(patient_id) -> tuple:
+    """What changes whenever anything the patient page shows changes: ONE query.
+
+    The patient row's version and time; per table of the record, the number of
+    rows and, where the rows carry them, their latest change and the sum of
+    their versions. Every service write bumps the version (and time) of the
+    row it edits or of the parent the edit form covers (a visit covers its
+    labs and assessment, a course its dose steps and holds), adding or
+    deleting a row changes a count, an acknowledgement or a photograph adds a row: so a
+    cached page keyed on this stamp is never served after a change, whichever
+    way the change was made (services, the import, the admin).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # The id as the database stores it (hex text on SQLite, uuid on PostgreSQL).
+        cursor.execute(_stamp_sql(), [Patient._meta.pk.get_db_prep_value(patient_id, connection)])
+        found = cursor.fetchone()
+    return tuple(found) if found else ()
+
+
+@functools.lru_cache(maxsize=1)
+def _stamp_sql() -> str:
+    """record_stamp's query, written once from the models' tables (compiling it
+    through the ORM cost more than running it)."""
+    from patients.models import DoseStep, Interruption, LabResult
+    from photos.models import Photo
+    from scoring.models import Assessment, FlagAcknowledgement
+
+    def table(model) -> str:
+        return model._meta.db_table
+
+    visit, course = table(Visit), table(Course)
+    stamped = "count(*), max(updated_at), sum(version)"
+    parts = [
+        f"(SELECT {expr} FROM {source})"
+        for source, exprs in (
+            (f"{visit} WHERE patient_id = p.id", stamped.split(", ")),
+            (f"{course} WHERE patient_id = p.id", stamped.split(", ")),
+            (f"{table(DoseStep)} d JOIN {course} c ON d.course_id = c.id WHERE c.patient_id = p.id",
+             ["count(*)"]),
+            (f"{table(Interruption)} i JOIN {course} c ON i.course_id = c.id WHERE c.patient_id = p.id",
+             ["count(*)", "max(i.updated_at)"]),
+            (f"{table(LabResult)} l JOIN {visit} v ON l.visit_id = v.id WHERE v.patient_id = p.id",
+             ["count(*)"]),
+            (f"{table(Assessment)} a JOIN {visit} v ON a.visit_id = v.id WHERE v.patient_id = p.id",
+             ["count(*)"]),
+            (f"{table(FlagAcknowledgement)} WHERE patient_id = p.id",
+             ["count(*)", "max(acknowledged_at)"]),
+            # The trend's photo markers (a photograph added or deleted at a visit).
+            (f"{table(Photo)} ph JOIN {visit} v ON ph.visit_id = v.id WHERE v.patient_id = p.id",
+             ["count(*)", "max(ph.uploaded_at)"]),
+        )
+        for expr in exprs
+    ]
+    return f"SELECT p.version, p.updated_at, {', '.join(parts)} FROM {table(Patient)} p WHERE p.id = %s"

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import batched_entries
 from clinic.models import Clinic
 from clinical import labs as labs_table
 from clinical.drugs import registry as drug_registry
@@ -814,27 +815,39 @@ def _check_visit(
     return checked
 
 
-def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: Iterable[AdverseEventInput]):
+def _write_visit_children(visit: Visit, exam, labs: Iterable[LabInput], events: Iterable[AdverseEventInput],
+                          *, new: bool = False):
+    """The visit's assessment, labs and adverse events; `new`: the visit was just
+    created, so there is nothing of it to replace."""
+    from auditlog.receivers import log_create
+
     from scoring.services import remove_assessment, save_assessment
 
     if exam is None:
-        remove_assessment(visit)
+        if not new:
+            remove_assessment(visit)
     else:
-        save_assessment(visit, exam)
-    visit.labs.all().delete()
-    visit.adverse_events.all().delete()
-    # One create per row, not bulk_create: the audit trail hooks on save signals.
-    for lab in labs:
-        LabResult.objects.create(
-            visit=visit, test=lab.test, value=lab.value, result=lab.result, unit=lab.unit
-        )
-    for event in events:
-        term = event.term.strip()
-        AdverseEvent.objects.create(
-            visit=visit, term=term, grade=event.grade,
-            term_other=event.term_other.strip() if term == AE_OTHER else "",
+        save_assessment(visit, exam, new=new)
+    if not new:
+        visit.labs.all().delete()
+        visit.adverse_events.all().delete()
+    # One INSERT per table. bulk_create sends no save signal, so each row's
+    # audit entry is made here by django-auditlog's own receiver (the same
+    # entry a save would make); batched_entries() writes them together.
+    rows = LabResult.objects.bulk_create(
+        LabResult(visit=visit, test=lab.test, value=lab.value, result=lab.result, unit=lab.unit)
+        for lab in labs
+    )
+    rows += AdverseEvent.objects.bulk_create(
+        AdverseEvent(
+            visit=visit, term=event.term.strip(), grade=event.grade,
+            term_other=event.term_other.strip() if event.term.strip() == AE_OTHER else "",
             attribution=event.attribution, action=event.action,
         )
+        for event in events
+    )
+    for row in rows:
+        log_create(sender=type(row), instance=row, created=True)
 
 
 @writes_patient
@@ -852,13 +865,14 @@ def record_visit(
     """A visit with its CLASI examination, labs and adverse events, all or nothing."""
     patient = _lock_patient(patient)
     labs = _check_visit(patient, date, None, labs, adverse_events, weight_kg)
-    try:
-        with transaction.atomic():
-            visit = Visit.objects.create(patient=patient, date=date, clinician=clinician, note=note,
-                                         weight_kg=weight_kg)
-    except IntegrityError:
-        raise ValidationError({"date": f"{patient.code} already has a visit on {date.isoformat()}."})
-    _write_visit_children(visit, exam, labs, adverse_events)
+    with batched_entries():
+        try:
+            with transaction.atomic():
+                visit = Visit.objects.create(patient=patient, date=date, clinician=clinician, note=note,
+                                             weight_kg=weight_kg)
+        except IntegrityError:
+            raise ValidationError({"date": f"{patient.code} already has a visit on {date.isoformat()}."})
+        _write_visit_children(visit, exam, labs, adverse_events, new=True)
     return visit
 
 
@@ -891,8 +905,9 @@ def update_visit(
     current.date, current.clinician, current.note = date, clinician, note
     current.weight_kg = weight_kg
     bump(current)
-    current.save(force_update=True)
-    _write_visit_children(current, exam, labs, adverse_events)
+    with batched_entries():
+        current.save(force_update=True)
+        _write_visit_children(current, exam, labs, adverse_events)
     return current
 
 

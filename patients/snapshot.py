@@ -15,6 +15,9 @@ number of queries (one per table, values_list rows, no model instances):
   `adverse_events=True` adds the visits that recorded an adverse event, with
   their events (one query over the events, however many visits there are; no
   note or clinician): what the outcome report reads.
+- with `lean=True` (the patient page): the visits and their totals as with
+  `full`, but neither the stored examination items (a JSON column decoded per
+  visit) nor the adverse events, which that page does not show.
 
 A queryset of patients stays a subquery (no 2,000-element IN list: SQLite
 caps parameters).
@@ -88,6 +91,7 @@ def records_for(
     *,
     full: bool = True,
     adverse_events: bool = False,
+    lean: bool = False,
 ) -> dict[Any, PatientRecord]:
     """{patient id: PatientRecord} in a fixed number of queries (see the module doc).
 
@@ -176,11 +180,13 @@ def records_for(
 
     if full:
         events: dict = defaultdict(list)
-        for visit_id, term, grade, other, attribution, action in StoredAdverseEvent.objects.filter(
-            visit__patient_id__in=ids
-        ).values_list(
-            "visit_id", "term", "grade", "term_other", "attribution", "action"
-        ).order_by("visit_id", "term", "grade"):
+        for visit_id, term, grade, other, attribution, action in (
+            ()
+            if lean
+            else StoredAdverseEvent.objects.filter(visit__patient_id__in=ids)
+            .values_list("visit_id", "term", "grade", "term_other", "attribution", "action")
+            .order_by("visit_id", "term", "grade")
+        ):
             events[visit_id].append(RecordAdverseEvent(term, grade, other, attribution, action))
         # Each visit with its examination (LEFT JOIN): one query for both.
         for row in StoredVisit.objects.filter(patient_id__in=ids).values_list(
@@ -193,9 +199,11 @@ def records_for(
             "assessment__activity",
             "assessment__damage",
             "assessment__instrument",
-            "assessment__items",
+            # Not decoded when lean: a constant None in its place.
+            *(() if lean else ("assessment__items",)),
         ):
-            pk, patient_id, date, weight, note, clinician, activity, damage, instrument, items = row
+            pk, patient_id, date, weight, note, clinician, activity, damage, instrument = row[:9]
+            items = None if lean else row[9]
             visits[patient_id].append(
                 Visit(str(pk), date, plain(weight), note, tuple(events.get(pk, ())), clinician or "")
             )
@@ -237,6 +245,6 @@ def _in_order(found: tuple | None) -> tuple:
     return tuple(sorted(found[2], key=lambda e: (e.term, e.grade))) if found else ()
 
 
-def record_for(patient: Patient, *, full: bool = True) -> PatientRecord:
+def record_for(patient: Patient, *, full: bool = True, lean: bool = False) -> PatientRecord:
     """One loaded patient's record (no query for the patient row itself)."""
-    return records_for([patient], full=full)[patient.pk]
+    return records_for([patient], full=full, lean=lean)[patient.pk]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<uuid:patient_id>/", views.patient_detail, name="detail"),
     path("<uuid:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:patient_id>/history/", views.patient_history, name="history"),
+    path("<uuid:patient_id>/visits/", views.patient_visits, name="visits"),
     path("<uuid:patient_id>/erase/", views.patient_erase, name="erase"),
     # Visits: log, preview (the live score panel), read, edit, delete.
     path("<uuid:patient_id>/visits/new/", views.visit_create, name="visit_create"),

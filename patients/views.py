@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 from auditlog.signals import accessed
@@ -50,6 +51,7 @@ from patients.forms import (
 from patients.models import Course, DoseStep, Interruption, LabTest, Patient, PregnancyResult, Visit
 from patients.snapshot import record_for, records_for
 from scoring import selectors as scoring_selectors
+from scoring.safety import safety_options
 
 PAGE_SIZE = 50
 
@@ -107,6 +109,64 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The patient page's table shows the latest visits; the whole history is one
+# click away (patients:visits). The chart and its table keep every visit.
+LATEST_VISITS = 20
+PAGE_CACHE_SECONDS = 24 * 3600  # the key holds the day anyway
+
+
+def _page_analysis(patient: Patient, today: dt.date) -> dict:
+    """The record, its analysis and the chart's table (rendered): the expensive
+    part of the patient page, cached (Django's cache, local memory by default).
+
+    The key holds everything the output depends on: the record's stamp
+    (patients.selectors.record_stamp: one query that changes with any write
+    to the record, acknowledgements included), today (flags and monitoring
+    are relative to it) and the site's flare thresholds. The stamp is read
+    BEFORE the record, so what is cached is never older than its key."""
+    from django.core.cache import cache
+    from django.template.loader import render_to_string
+    from django.utils.html import json_script
+
+    stamp = selectors.record_stamp(patient.pk)
+    limits = scoring_selectors.thresholds()
+    # The safety settings too (pregnancy programme, clearance limit): the page's
+    # safety items depend on them as the flags depend on the thresholds.
+    digest = hashlib.sha256(repr((stamp, limits, safety_options())).encode()).hexdigest()
+    key = f"patient-page:{patient.pk}:{today.isoformat()}:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    record = record_for(patient, lean=True)
+    analysis = scoring_selectors.patient_analysis(patient, record)
+    # The chart's text alternative: its numbers, one row per visit.
+    rows = selectors.chart_rows(
+        record, [fv.flag for fv in (*analysis["open_flags"], *analysis["acknowledged_flags"])],
+        analysis["photo_marks"])
+    visits = selectors.visit_rows(record)
+    # What the page shows, not the whole record: the figure and the chart's table
+    # are kept as the HTML they render to (no 200-visit object graph to unpickle).
+    figure = analysis["trend_figure"]
+    analysis["trend_figure"] = bool(figure)
+    cached = {
+        "courses": record.courses,
+        "visits": visits[-LATEST_VISITS:],
+        "visit_count": len(visits),
+        # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
+        "record_labs": selectors.record_labs(record),
+        **analysis,
+        "trend_figure_html": json_script(figure, "trend-figure") if figure else "",
+        "chart_rows_html": (
+            render_to_string(
+                "scoring/_chart_rows.html",
+                {"chart_rows": rows, "photo_marks": analysis["photo_marks"]},
+            ) if rows else ""
+        ),
+    }
+    cache.set(key, cached, PAGE_CACHE_SECONDS)
+    return cached
+
+
 @require_safe
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     # photo_consent (one-to-one) rides along: shown beside the recent photographs.
@@ -114,9 +174,9 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
                            patient_id)
     # Opening a patient's record is itself audited (who looked, when).
     accessed.send(sender=Patient, instance=patient)
-    record = record_for(patient)
     writer = can_write(patient)
     today = timezone.localdate()
+    shown = _page_analysis(patient, today)
     context = {
         "patient": patient,
         "can_write": writer,
@@ -142,23 +202,25 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
                     course.version,
                 ),
             }
-            for course in record.courses
+            for course in shown["courses"]
             if writer and course.end is None
         },
-        **(_interruption_forms(record.courses, today) if writer else {}),
-        "record": record,
-        "visits": selectors.visit_rows(record),
-        # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
-        "record_labs": selectors.record_labs(record),
-        "courses": record.courses,
-        # The trend chart, flags and course summary come from the scoring app.
-        **scoring_selectors.patient_analysis(patient, record),
+        **(_interruption_forms(shown["courses"], today) if writer else {}),
+        # The visits table, the treatments; the trend chart, flags and course
+        # summary (from the scoring app), cached on the record's stamp.
+        **shown,
     }
-    # The chart's text alternative: its numbers, one row per visit.
-    context["chart_rows"] = selectors.chart_rows(
-        record, [fv.flag for fv in (*context["open_flags"], *context["acknowledged_flags"])],
-        context["photo_marks"])
     return render(request, "patients/patient_detail.html", context)
+
+
+@require_safe
+def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
+    """Every visit of the patient, the page's table in full."""
+    patient = get_for_user(request.user, Patient.objects.select_related("clinic"), patient_id)
+    accessed.send(sender=Patient, instance=patient)
+    record = record_for(patient, lean=True)
+    context = {"patient": patient, "nav": "patients", "visits": selectors.visit_rows(record)}
+    return render(request, "patients/patient_visits.html", context)
 
 
 START_IDS = "id_start_%s"  # the inline start form's ids on the patient page

@@ -34,8 +34,12 @@ def assessment_values(exam: Exam) -> dict[str, Any]:
 
 
 @transaction.atomic
-def save_assessment(visit: Visit, exam: Exam) -> Assessment:
-    """Store `exam` as the visit's assessment, scored here and nowhere else."""
+def save_assessment(visit: Visit, exam: Exam, *, new: bool = False) -> Assessment:
+    """Store `exam` as the visit's assessment, scored here and nowhere else.
+
+    `new`: the visit was just created and has no assessment to replace."""
+    if new:
+        return Assessment.objects.create(visit=visit, **assessment_values(exam))
     assessment, _ = Assessment.objects.update_or_create(
         visit=visit, defaults=assessment_values(exam)
     )

@@ -205,3 +205,69 @@ def test_patient_page_queries_do_not_grow_with_photographs(client_a, patient_a):
     many = _count(client_a, url)
     assert none == few == many == PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()
     assert client_a.get(url).content.decode().count(">6 photographs</a>") == 40
+
+
+# Saving a visit (issue 13), on top of the batch of audit entries (audit_entry_queries):
+# the patient's lock, the one-visit-a-day check, the visit (in a savepoint: 3),
+# django-auditlog's look at the new visit's assessment, the assessment (in
+# save_assessment's savepoint), ONE insert for the labs and one for the adverse
+# events, and the outer savepoint the test's transaction puts around the service.
+# Every write then recomputes the patient's stored state in its transaction
+# (scoring.state, issue 13): the lean record, the acknowledgements, the row.
+STATE_REFRESH_QUERIES = 8
+RECORD_VISIT_QUERIES = 13 + STATE_REFRESH_QUERIES
+# Replacing one: the visit through its patient, the patient's and the visit's
+# locks, the date check, django-auditlog's reads of the visit as it was and of its
+# patient, the update; the assessment (update_or_create in savepoints: its row,
+# django-auditlog's read of it and of its visit, the update); the old labs and
+# adverse events read and deleted (each deletion audited); then the two inserts;
+# savepoints: two around the assessment, the outer one (each opened and released).
+UPDATE_VISIT_QUERIES = 23 + STATE_REFRESH_QUERIES
+
+
+def _save_count(save) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        save()
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n_labs", [1, 6])
+def test_a_visit_save_costs_the_same_queries_whatever_it_records(patient_a, n_labs):
+    """Labs and adverse events in one INSERT each, every row's audit entry in one
+    batch: 1 or 6 labs, the same count; and every written row still has its entry."""
+    from audit.models import AuditEntry
+    from patients.models import AdverseEvent
+    from patients.services import AdverseEventInput, LabInput, record_visit, update_visit
+
+    tests = ["c3", "c4", "anc", "wbc", "platelets", "anti_dsdna"][:n_labs]
+    units = {"c3": "g/L", "c4": "g/L", "anc": "10^9/L", "wbc": "10^9/L", "platelets": "10^9/L",
+             "anti_dsdna": "IU/mL"}
+    labs = [LabInput(test=t, value=Decimal("1.5"), unit=units[t]) for t in tests]
+    events = [AdverseEventInput(term="Rash", grade=1)]
+    exam = parse_exam({"areas": {"ears": {"erythema": 1}}})
+    # Warm the process' content-type cache, as any running server has it.
+    warm = record_visit(patient_a, date=dt.date(2025, 6, 2), exam=exam, labs=labs, adverse_events=events)
+    entries = AuditEntry.objects.count()
+    visit = None
+
+    def record():
+        nonlocal visit
+        visit = record_visit(patient_a, date=dt.date(2025, 6, 4), exam=exam, labs=labs,
+                             adverse_events=events)
+
+    assert _save_count(record) == RECORD_VISIT_QUERIES + audit_entry_queries()
+    # The visit, its assessment, each lab and the event: one entry each.
+    assert AuditEntry.objects.count() == entries + 1 + 1 + n_labs + 1
+    visit.refresh_from_db()
+    entries = AuditEntry.objects.count()
+    again = parse_exam({"areas": {"ears": {"erythema": 2}}})
+    assert _save_count(lambda: update_visit(visit, date=visit.date, exam=again, labs=labs,
+                                            adverse_events=events, version=visit.version)) == (
+        UPDATE_VISIT_QUERIES + audit_entry_queries()
+    )
+    # Visit and assessment updated; old labs and event deleted, new ones created.
+    assert AuditEntry.objects.count() == entries + 2 + 2 * (n_labs + 1)
+    assert LabResult.objects.filter(visit=visit).count() == n_labs
+    assert AdverseEvent.objects.filter(visit=visit).count() == 1
+    assert warm.pk != visit.pk

@@ -35,10 +35,11 @@ def test_patient_page_queries_do_not_grow_with_visits(
 # Exact count of the patient page for a clinician, the same for 5 and 200
 # visits: session and user, the patient (with clinic and role), the audit
 # "accessed" entry (audit_entry_queries: the chain's last link, the entry, its
-# patient index, the chain lock on PostgreSQL), the record (patients.snapshot:
-# visits with their assessments, labs, adverse events, courses, dose steps,
-# interruptions) and the analysis' TWO queries (acknowledgements; photographs
-# counted per visit for the trend's markers, scoring.selectors.photo_marks).
+# patient index, the chain lock on PostgreSQL), the record's stamp (the key of
+# the page's cache, issue 13), the record (patients.snapshot, lean: visits with
+# their assessments' totals, labs, courses, dose steps, interruptions) and the
+# analysis' TWO queries (acknowledgements; photographs counted per visit for the
+# trend's markers, scoring.selectors.photo_marks). A cached page skips the last seven.
 # Engineer C owns the page: a change of its reads changes this number, on purpose.
 # Plus the patient's latest photographs (photos.selectors.recent_photos): 1.
 PATIENT_PAGE_QUERIES_EXACT = 12

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.exchange import DocumentError, import_document, loads_document
+from patients.exchange import DocumentError, import_document
 from patients.progress import TerminalProgress
 
 
@@ -35,25 +35,29 @@ class Command(BaseCommand):
                **options) -> None:
         try:
             if file == "-":
+                import io
                 import sys
 
-                text = sys.stdin.buffer.read()
+                # Standard input cannot be read twice (the importer may read
+                # ahead for members that follow the patients): held as bytes.
+                document = io.BytesIO(sys.stdin.buffer.read())
                 source = "standard input"
             else:
-                text = Path(file).read_bytes()
+                # Read one patient at a time by the importer, never whole.
+                document = Path(file).open("rb")
                 source = Path(file).name
                 photos_dir = photos_dir or str(Path(file).resolve().parent)
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error.strerror}") from None
         try:
-            data = loads_document(text)
-            result = import_document(
-                data,
-                existing="update" if update else "error",
-                source=source,
-                progress=TerminalProgress(),
-                photos_dir=Path(photos_dir) if photos_dir else None,
-            )
+            with document:
+                result = import_document(
+                    document,
+                    existing="update" if update else "error",
+                    source=source,
+                    progress=TerminalProgress(),
+                    photos_dir=Path(photos_dir) if photos_dir else None,
+                )
         except DocumentError as error:
             raise CommandError(f"{source}: nothing imported. {error}") from None
         self.stdout.write(result.summary())
