@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from audit.models import batched_entries
 from clinic.models import Clinic
-from clinical import labs as labs_table
+from clinical import ctcae, labs as labs_table
 from clinical.drugs import registry as drug_registry
 from clinical.drugs.profile import FREQUENCIES
 from patients.concurrency import bump, check_version, lock_current, touch, writes_patient
@@ -775,10 +775,16 @@ def ae_problems(event: AdverseEventInput) -> list[tuple[str, str]]:
     """An adverse event's own rules (clasi.md 5.4): a term ("other" with its words),
     grade 1-5, attribution and action from their lists when given."""
     problems = []
-    if not event.term.strip():
+    term = event.term.strip()
+    if not term:
         problems.append(("term", "Name the adverse event (CTCAE term)."))
-    elif event.term.strip() == AE_OTHER and not event.term_other.strip():
-        problems.append(("term_other", "Describe the event: “other” needs its words."))
+    elif term == AE_OTHER:
+        if not event.term_other.strip():
+            problems.append(("term_other", "Describe the event: “other” needs its words."))
+    elif ctcae.lookup(term) is None:
+        # clasi.md 5.4: the term from the CTCAE list, free text only as "other".
+        problems.append(("term", f"“{term[:60]}” is not a CTCAE v5 term: pick one from the "
+                                 "list, or “other” with its words."))
     if isinstance(event.grade, bool) or not isinstance(event.grade, int) or not 1 <= event.grade <= 5:
         problems.append(("grade", "The CTCAE grade is 1 to 5."))
     if event.attribution and event.attribution not in AeAttribution.values:

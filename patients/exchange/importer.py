@@ -63,6 +63,7 @@ from patients.models import (
     Patient,
     Visit,
 )
+from clinical import ctcae
 from clinical.instruments.exam import Exam, ExamError, parse_exam
 from scoring.models import Assessment
 from scoring.services import assessment_values
@@ -601,7 +602,7 @@ class _Checked:
             error = _patient_error(raw, i, version)
             if error is not None:
                 raise error
-            patient = _parse_patient(i, raw, seen_codes, self.today)
+            patient = _parse_patient(i, raw, seen_codes, self.today, version == FORMAT_V1)
             if self.photos is not None:
                 self.photos.read_patient(i, raw)
             self.count = i + 1
@@ -656,7 +657,9 @@ _HISTORY = {
 }
 
 
-def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date) -> PatientIn:
+def _parse_patient(
+    i: int, raw: dict, seen_codes: dict[str, int], today: dt.date, v1: bool = False
+) -> PatientIn:
     here = f"patients[{i}]"
     code = raw["code"].strip()
     if code in seen_codes:
@@ -701,7 +704,7 @@ def _parse_patient(i: int, raw: dict, seen_codes: dict[str, int], today: dt.date
     visits: list[VisitIn] = []
     seen_dates: dict[dt.date, int] = {}
     for j, v in enumerate(raw.get("visits", [])):
-        visit = _parse_visit(f"{here}.visits[{j}]", v, birth, today)
+        visit = _parse_visit(f"{here}.visits[{j}]", v, birth, today, v1)
         if visit.date in seen_dates:
             raise DocumentError(
                 f"{here}.visits[{j}].date",
@@ -755,7 +758,9 @@ def _parse_course(here: str, raw: dict, birth: dt.date | None, today: dt.date) -
     return CourseIn(drug, start, end, raw.get("stop_reason", ""), doses, drug_name, holds)
 
 
-def _parse_visit(here: str, raw: dict, birth: dt.date | None, today: dt.date) -> VisitIn:
+def _parse_visit(
+    here: str, raw: dict, birth: dt.date | None, today: dt.date, v1: bool = False
+) -> VisitIn:
     date = _date(raw["date"], f"{here}.date")
     _refuse(here, rules.life_problem(date, field="date", what="visit date", birth=birth, today=today))
     weight = _decimal(raw["weight_kg"], WEIGHT_PLACES, f"{here}.weight_kg") if "weight_kg" in raw else None
@@ -772,9 +777,16 @@ def _parse_visit(here: str, raw: dict, birth: dt.date | None, today: dt.date) ->
         labs.append(LabIn(lab["test"], value, result, unit))
     events = []
     for k, e in enumerate(raw.get("adverse_events", [])):
+        term, other = e["term"].strip(), e.get("term_other", "").strip()
+        listed = ctcae.lookup(term)
+        if listed is not None:
+            term = listed.term  # the list's own spelling, as the form keeps it
+        elif v1 and term != "other":
+            # Version 1 knew no term list: a free-text term is kept as "other" with
+            # its words (clasi.md 5.4), never refused or dropped.
+            term, other = "other", term
         event = rules.AdverseEventInput(
-            e["term"].strip(), e["grade"], e.get("term_other", "").strip(),
-            e.get("attribution", ""), e.get("action", ""),
+            term, e["grade"], other, e.get("attribution", ""), e.get("action", "")
         )
         for name, message in rules.ae_problems(event):
             raise DocumentError(f"{here}.adverse_events[{k}].{name}", message.rstrip("."))

@@ -346,3 +346,37 @@ def test_the_worklist_reader_carries_weights_for_the_clearance(clinic_a, django_
     assert record.weights == ((ago(5), Decimal(70)),)
     kinds = [i.kind for i in safety_items(record, timezone.localdate(), **safety_options())]
     assert kinds == ["crcl_below_review"]
+
+
+# -- the CTCAE list in the import (clasi.md 5.4: one rule, services.ae_problems) ----------------
+
+
+def _with_event(doc: dict, event: dict) -> dict:
+    doc["patients"][0]["visits"][0]["adverse_events"] = [event]
+    return doc
+
+
+def test_a_version_2_term_off_the_ctcae_list_is_refused_with_its_path():
+    doc = _with_event(v2_doc(), {"term": "Tummy ache", "grade": 1})
+    before = _counts()
+    with pytest.raises(DocumentError) as caught:
+        import_document(doc)
+    assert caught.value.path == "patients[0].visits[0].adverse_events[0].term"
+    assert "is not a CTCAE v5 term" in str(caught.value)
+    assert _counts() == before
+
+
+def test_a_version_2_term_in_another_case_is_kept_in_the_lists_spelling():
+    import_document(_with_event(v2_doc(), {"term": "insomnia", "grade": 1}))
+    assert list(AdverseEvent.objects.values_list("term", "term_other")) == [("Insomnia", "")]
+
+
+def test_a_version_1_free_text_term_becomes_other_with_its_words():
+    from tests.exchange.test_import_export import _small_doc
+
+    doc = _small_doc()  # cle-tracker/1 knew no term list
+    doc["patients"][0]["visits"][1]["adverse_events"] = [
+        {"term": "Diarrhoea", "grade": 1}, {"term": "insomnia", "grade": 2}]
+    import_document(doc)
+    assert sorted(AdverseEvent.objects.values_list("term", "term_other", "grade")) == [
+        ("Insomnia", "", 2), ("other", "Diarrhoea", 1)]
