@@ -93,9 +93,9 @@ def test_an_unknown_unit_is_refused_on_the_form_with_its_field_named(client_a, p
 
 
 @pytest.mark.parametrize(("field", "value", "unit", "words"), [
-    ("lab-anc-value", "5000", "10^9/L", "5000 10^9/L is not a plausible neutrophils (anc)"),
-    ("lab-platelets-value", "40000", "10^9/L", "not a plausible platelets"),
-    ("lab-c3-value", "85", "g/L", "not a plausible c3"),
+    ("lab-anc-value", "5000", "10^9/L", "5000 10^9/L is not a plausible value for Neutrophils (ANC)"),
+    ("lab-platelets-value", "40000", "10^9/L", "not a plausible value for Platelets"),
+    ("lab-c3-value", "85", "g/L", "not a plausible value for C3"),
 ])
 def test_an_absurd_value_is_refused_with_its_field_named(client_a, patient_a, field, value, unit, words):
     test = field.split("-")[1]
@@ -138,7 +138,7 @@ def _set_lab(doc: dict, lab: dict) -> dict:
     (lambda d: _set_lab(d, {"test": "anc", "value": 800, "unit": "cells/mm3"}),
      "patients[0].visits[0].labs[0].unit", "'cells/mm3' is not a unit for Neutrophils (ANC)"),
     (lambda d: _set_lab(d, {"test": "anc", "value": 5000, "unit": "x10^9/L"}),
-     "patients[0].visits[0].labs[0].value", "not a plausible neutrophils"),
+     "patients[0].visits[0].labs[0].value", "not a plausible value for Neutrophils (ANC)"),
     (lambda d: _set_lab(d, {"test": "anc", "value": "positive", "unit": "x10^9/L"}),
      "patients[0].visits[0].labs[0].value", ""),
     (lambda d: d["patients"][0].__setitem__("weight_kg", 70),
