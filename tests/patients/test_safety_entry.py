@@ -346,3 +346,18 @@ def test_the_worklist_reader_carries_weights_for_the_clearance(clinic_a, django_
     assert record.weights == ((ago(5), Decimal(70)),)
     kinds = [i.kind for i in safety_items(record, timezone.localdate(), **safety_options())]
     assert kinds == ["crcl_below_review"]
+
+
+def test_clearance_is_shown_after_the_course_when_no_test_is_due(client_a, clinic_a):
+    # A man without reproductive potential, lenalidomide withdrawn months ago: no
+    # pregnancy test, no blood count and no counselling is due, but the clearance
+    # (asked before any restart) stays on the page with what it came from.
+    patient = create_patient(clinic_a, code="SYN-K2", sex="M", birth_date=ago(60 * 366))
+    start_course(patient, start=ago(400), mg=Decimal("5"), end=ago(200), stop_reason="remission")
+    record_visit(patient, date=ago(2), weight_kg=Decimal(70),
+                 labs=[LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL")])
+    html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-monitoring=' not in html  # nothing due: the premise of this test
+    box = re.search(r'data-testid="creatinine-clearance">(.*?)</p>', html, re.S)
+    assert box is not None, "the clearance is computed but not on the page"
+    assert "Creatinine clearance 48.6 mL/min" in box.group(1)
