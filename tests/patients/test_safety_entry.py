@@ -361,3 +361,15 @@ def test_clearance_is_shown_after_the_course_when_no_test_is_due(client_a, clini
     box = re.search(r'data-testid="creatinine-clearance">(.*?)</p>', html, re.S)
     assert box is not None, "the clearance is computed but not on the page"
     assert "Creatinine clearance 48.6 mL/min" in box.group(1)
+
+
+def test_a_converted_value_shows_no_more_precision_than_the_entry(client_a, patient_a):
+    # 1.6 mg/dL x 88.42 = 141.472 umol/L: four significant digits (141.5), as the
+    # clearance box shows it, not three decimals the laboratory never measured.
+    visit = record_visit(patient_a, date=ago(3),
+                         labs=[LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL"),
+                               LabInput(test="c3", value=Decimal("85"), unit="mg/dL")])
+    for url in (reverse("patients:visit", args=[visit.pk]), reverse("patients:detail", args=[patient_a.pk])):
+        html = client_a.get(url).content.decode()
+        assert "(= 141.5 umol/L)" in html and "141.472" not in html
+        assert "(= 0.85 g/L)" in html
