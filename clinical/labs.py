@@ -186,7 +186,8 @@ def implausible(test: str, canonical: Decimal) -> str | None:
         return None
     shown = format(canonical.normalize(), "f")
     return (
-        f"{shown} {lab.canonical} is not a plausible {lab.label.lower()} "
+        # The label as the form spells it: lower-casing made "neutrophils (anc)", "c3".
+        f"{shown} {lab.canonical} is not a plausible value for {lab.label} "
         f"({format(low.normalize(), 'f')}-{format(high.normalize(), 'f')} {lab.canonical}): "
         "check the value and its unit"
     )

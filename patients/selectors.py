@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 
 from django.contrib.auth import get_user_model
@@ -359,8 +359,9 @@ def lab_lines(labs) -> list[LabLine]:
 
 
 def _number(value: Decimal) -> str:
-    """0.8, not 0.8000 or 8E-1; at most 4 decimals (a canonical value of a conversion)."""
-    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
+    """A converted value to four significant digits: 0.8, not 0.8000 or 8E-1; 141.5
+    umol/L for 1.6 mg/dL, not 141.472 (a precision the laboratory never measured)."""
+    return f"{Context(prec=4, rounding=ROUND_HALF_UP).plus(value).normalize():f}"
 
 
 @dataclass(frozen=True)

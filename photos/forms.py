@@ -67,5 +67,7 @@ class ConsentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["level"].choices = ConsentLevel.choices
-        if not self.instance.pk:
+        # A new consent: its uuid pk is set before the save, so `not instance.pk` never
+        # held and the required date stayed empty; _state.adding says "not saved yet".
+        if self.instance._state.adding:
             self.initial.setdefault("given_on", timezone.localdate())

@@ -517,20 +517,25 @@ def safety_findings(
             )
             continue
         grade = signal.grade or 2
+        on_course = _during_or_soon_after(timeline, signal.date)
+        if not on_course:
+            # No dose to interrupt or review: telling the clinician to reduce a drug the
+            # patient is not taking misleads (the count may have another cause).
+            action = "Repeat the count; no lenalidomide course on that date: look for another cause"
+        elif grade >= 3:
+            action = "Interrupt or reduce lenalidomide; repeat the count"
+        else:
+            action = "Repeat the count; review the lenalidomide dose"
         items.append(
             WorkItem(
                 kind="cytopenia",
                 key=safety_key(f"cytopenia_{signal.test}", signal.date),
                 date=signal.date,
                 title=signal.title,
-                action=(
-                    "Interrupt or reduce lenalidomide; repeat the count"
-                    if grade >= 3
-                    else "Repeat the count; review the lenalidomide dose"
-                ),
+                action=action,
                 detail=signal.message,
                 # 5.2: grade 2 is a signal; grade 3-4 during a course or within 4 weeks after.
-                urgent=grade >= 3 and _during_or_soon_after(timeline, signal.date),
+                urgent=grade >= 3 and on_course,
             )
         )
 

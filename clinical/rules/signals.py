@@ -300,8 +300,10 @@ def safety_signals(
                 date=lab.date,
                 test=lab.test,
                 value=lab.value,
+                # What to do is the safety item's action (clinical.rules.safety): it
+                # depends on whether a lenalidomide course was in force that day.
                 message=f"{_show(lab, number)} on {lab.date.isoformat()}: CTCAE grade {grade} "
-                f"(below {limit.low} {limit.unit}), review the lenalidomide dose",
+                f"(below {limit.low} {limit.unit})",
                 grade=grade,
             )
         )

@@ -35,6 +35,9 @@ def _pages(patient, clinic) -> dict[str, str]:
         "new patient": reverse("patients:create"),
         "edit patient": reverse("patients:edit", args=[patient.pk]),
         "visit page": reverse("patients:visit", args=[visit.pk]),
+        # Units other than the canonical ones: the widest lab table (value, unit and conversion).
+        "visit page, labs in other units": reverse(
+            "patients:visit", args=[patient.visits.order_by("-date").first().pk]),
         "visit form": reverse("patients:visit_create", args=[patient.pk]),
         "visit form, from the last visit": reverse("patients:visit_create", args=[patient.pk]) + "?from=last",
         "edit visit": reverse("patients:visit_edit", args=[visit.pk]),
@@ -64,7 +67,10 @@ def record(clinic_a):
     patient = build_history(clinic_a, "SYN-ALL", n_visits=8)
     last = patient.visits.order_by("-date").first()
     record_visit(patient, date=last.date + dt.timedelta(days=1), exam=None,
-                 labs=[LabInput(test="anc", value=Decimal("0.8"), unit="×10⁹/L")])
+                 labs=[LabInput(test="anc", value=Decimal("0.8"), unit="×10⁹/L"),
+                       LabInput(test="platelets", value=Decimal("40000"), unit="cells/uL"),
+                       LabInput(test="c3", value=Decimal("60"), unit="mg/dL"),
+                       LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL")])
     return patient
 
 

@@ -70,6 +70,20 @@ def test_anc_1_2_is_a_grade_2_signal_never_on_the_worklist():
     assert worklist(items) == []
 
 
+def test_the_cytopenia_action_follows_the_course_in_force_on_that_date():
+    # Grade 3 (ANC 0.8) during the course: interrupt or reduce. The same count 60 days
+    # after a withdrawal on day 100 (beyond the 4 weeks of 5.2): not urgent, and no dose
+    # to reduce; a grade 2 count during the course: review the dose.
+    during = safety_items(record(lab(14, "anc", "0.8", "10^9/L")), day(15))[0]
+    assert during.action == "Interrupt or reduce lenalidomide; repeat the count"
+    grade_2 = safety_items(record(lab(14, "anc", "1.2", "10^9/L")), day(15))[0]
+    assert grade_2.action == "Repeat the count; review the lenalidomide dose"
+    after = safety_items(record(lab(160, "anc", "0.8", "10^9/L"), courses=(lena(0, 100),)), day(161))[0]
+    assert (after.title, after.urgent) == ("Grade 3 neutropenia", False)
+    assert after.action == "Repeat the count; no lenalidomide course on that date: look for another cause"
+    assert "lenalidomide" not in after.detail
+
+
 def test_platelets_40000_per_ul_is_grade_3():
     (item,) = safety_items(record(lab(14, "platelets", 40000, "/uL")), day(15))
     assert (item.title, item.urgent) == ("Grade 3 thrombocytopenia", True)

@@ -93,9 +93,9 @@ def test_an_unknown_unit_is_refused_on_the_form_with_its_field_named(client_a, p
 
 
 @pytest.mark.parametrize(("field", "value", "unit", "words"), [
-    ("lab-anc-value", "5000", "10^9/L", "5000 10^9/L is not a plausible neutrophils (anc)"),
-    ("lab-platelets-value", "40000", "10^9/L", "not a plausible platelets"),
-    ("lab-c3-value", "85", "g/L", "not a plausible c3"),
+    ("lab-anc-value", "5000", "10^9/L", "5000 10^9/L is not a plausible value for Neutrophils (ANC)"),
+    ("lab-platelets-value", "40000", "10^9/L", "not a plausible value for Platelets"),
+    ("lab-c3-value", "85", "g/L", "not a plausible value for C3"),
 ])
 def test_an_absurd_value_is_refused_with_its_field_named(client_a, patient_a, field, value, unit, words):
     test = field.split("-")[1]
@@ -138,7 +138,7 @@ def _set_lab(doc: dict, lab: dict) -> dict:
     (lambda d: _set_lab(d, {"test": "anc", "value": 800, "unit": "cells/mm3"}),
      "patients[0].visits[0].labs[0].unit", "'cells/mm3' is not a unit for Neutrophils (ANC)"),
     (lambda d: _set_lab(d, {"test": "anc", "value": 5000, "unit": "x10^9/L"}),
-     "patients[0].visits[0].labs[0].value", "not a plausible neutrophils"),
+     "patients[0].visits[0].labs[0].value", "not a plausible value for Neutrophils (ANC)"),
     (lambda d: _set_lab(d, {"test": "anc", "value": "positive", "unit": "x10^9/L"}),
      "patients[0].visits[0].labs[0].value", ""),
     (lambda d: d["patients"][0].__setitem__("weight_kg", 70),
@@ -380,3 +380,30 @@ def test_a_version_1_free_text_term_becomes_other_with_its_words():
     import_document(doc)
     assert sorted(AdverseEvent.objects.values_list("term", "term_other", "grade")) == [
         ("Insomnia", "", 2), ("other", "Diarrhoea", 1)]
+
+
+def test_clearance_is_shown_after_the_course_when_no_test_is_due(client_a, clinic_a):
+    # A man without reproductive potential, lenalidomide withdrawn months ago: no
+    # pregnancy test, no blood count and no counselling is due, but the clearance
+    # (asked before any restart) stays on the page with what it came from.
+    patient = create_patient(clinic_a, code="SYN-K2", sex="M", birth_date=ago(60 * 366))
+    start_course(patient, start=ago(400), mg=Decimal("5"), end=ago(200), stop_reason="remission")
+    record_visit(patient, date=ago(2), weight_kg=Decimal(70),
+                 labs=[LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL")])
+    html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-monitoring=' not in html  # nothing due: the premise of this test
+    box = re.search(r'data-testid="creatinine-clearance">(.*?)</p>', html, re.S)
+    assert box is not None, "the clearance is computed but not on the page"
+    assert "Creatinine clearance 48.6 mL/min" in box.group(1)
+
+
+def test_a_converted_value_shows_no_more_precision_than_the_entry(client_a, patient_a):
+    # 1.6 mg/dL x 88.42 = 141.472 umol/L: four significant digits (141.5), as the
+    # clearance box shows it, not three decimals the laboratory never measured.
+    visit = record_visit(patient_a, date=ago(3),
+                         labs=[LabInput(test="creatinine", value=Decimal("1.6"), unit="mg/dL"),
+                               LabInput(test="c3", value=Decimal("85"), unit="mg/dL")])
+    for url in (reverse("patients:visit", args=[visit.pk]), reverse("patients:detail", args=[patient_a.pk])):
+        html = client_a.get(url).content.decode()
+        assert "(= 141.5 umol/L)" in html and "141.472" not in html
+        assert "(= 0.85 g/L)" in html

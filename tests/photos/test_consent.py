@@ -25,6 +25,14 @@ def test_a_clinician_records_consent(client_a, patient_a):
     assert "Consent: For the record, teaching and publication (2025-02-01)" in page
 
 
+def test_a_first_consent_offers_today_as_its_date(client_a, patient_a):
+    # Usually recorded on the day it is given: the form says so instead of an empty,
+    # required date (the new instance's None hid the default).
+    page = client_a.get(reverse("photos:consent", args=[patient_a.pk])).content.decode()
+    today = timezone.localdate().isoformat()
+    assert f'name="given_on" value="{today}"' in page
+
+
 def test_consent_changes_stay_in_the_history(client_a, patient_a):
     url = reverse("photos:consent", args=[patient_a.pk])
     client_a.post(url, {"level": "teaching", "given_on": "2025-02-01"})
