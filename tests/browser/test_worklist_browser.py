@@ -27,13 +27,15 @@ def test_a_low_count_reaches_the_worklist_and_leaves_it_when_acknowledged(
     # Another patient already on the list, with an older grade 4 platelet count: the same
     # urgency (a cytopenia), so the newer count comes first.
     other = services.create_patient(clinic_a, code="SYN-WL0", sex="F")
+    # On lenalidomide too: a grade 3-4 count is urgent during a course (clasi.md 5.2).
+    services.start_course(other, start=today - dt.timedelta(days=60), mg=Decimal("10"))
     services.record_visit(other, date=today - dt.timedelta(days=20),
                           labs=[services.LabInput(test="platelets", value=Decimal("30"), unit="x10^9/L")])
 
     page = sign_in(clinician_a)
     page.goto(f"{live_server.url}/patients/{patient.pk}/visits/new/")
     page.fill("#id_lab-anc-value", "800")
-    page.fill("#id_lab-anc-unit", "cells/uL")
+    page.select_option("#id_lab-anc-unit", "cells/uL")
     page.click("#save-visit")
     page.wait_for_url("**/visits/*/")
     # The visit page marks the value as low.
@@ -46,7 +48,7 @@ def test_a_low_count_reaches_the_worklist_and_leaves_it_when_acknowledged(
     page.wait_for_url("**/attention/")
     first = page.locator("tr.work-item").first
     expect(first).to_have_attribute("data-patient", "SYN-WL1")
-    expect(first).to_contain_text("Neutropenia")
+    expect(first).to_contain_text("Grade 3 neutropenia")
     expect(first).to_contain_text("Interrupt or reduce lenalidomide")
     page.screenshot(path=str(tmp_path / "attention.png"), full_page=True)
 
