@@ -244,7 +244,7 @@ def test_a_visit_save_costs_the_same_queries_whatever_it_records(patient_a, n_la
     units = {"c3": "g/L", "c4": "g/L", "anc": "10^9/L", "wbc": "10^9/L", "platelets": "10^9/L",
              "anti_dsdna": "IU/mL"}
     labs = [LabInput(test=t, value=Decimal("1.5"), unit=units[t]) for t in tests]
-    events = [AdverseEventInput(term="Rash", grade=1)]
+    events = [AdverseEventInput(term="Rash acneiform", grade=1)]
     exam = parse_exam({"areas": {"ears": {"erythema": 1}}})
     # Warm the process' content-type cache, as any running server has it.
     warm = record_visit(patient_a, date=dt.date(2025, 6, 2), exam=exam, labs=labs, adverse_events=events)

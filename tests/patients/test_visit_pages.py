@@ -79,7 +79,7 @@ def test_a_bad_cell_gets_its_message_beside_it_and_nothing_is_saved(
     client_a, patient_a, field, value, message
 ):
     data = _visit_post(**{field: value, "nose_malar-erythema": "2"})
-    data.update({"lab-c3-value": "0.8", "ae-0-term": "Rash", "ae-0-grade": "2"})
+    data.update({"lab-c3-value": "0.8", "ae-0-term": "Rash acneiform", "ae-0-grade": "2"})
     response = client_a.post(reverse("patients:visit_create", args=[patient_a.pk]), data)
     assert response.status_code == 400
     html = response.content.decode()
