@@ -27,8 +27,7 @@ from clinical.rules.safety import safety_monitoring
 from scoring.safety import patient_safety
 from clinical.rules.signals import safety_signals, systemic_signals
 from clinical.record import PatientRecord, Thresholds
-from clinical.rules.worklist import safety_items, worklist
-from scoring.state import safety_settings
+from clinical.rules.worklist import worklist
 
 
 def thresholds() -> Thresholds:
@@ -144,7 +143,11 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
     views = [FlagView(flag, ack_by_key.get(flag.key)) for flag in flags]
     # The urgent safety items (clasi.md 5.6), by the rules the worklist and its stored
     # state use; acknowledged with a note like flags, under the item's key.
-    safety = [i for i in safety_items(timeline, today, **safety_settings()) if i.urgent]
+    # One computation: the urgent items get the acknowledgement boxes (open) and the
+    # history (acknowledged); the rest are listed as signals (patients/_safety_items.html).
+    shown_safety = patient_safety(timeline, today)
+    safety = [i for i in shown_safety["safety_items"] if i.urgent]
+    shown_safety["safety_items"] = [i for i in shown_safety["safety_items"] if not i.urgent]
     live_keys = {flag.key for flag in flags} | {i.key for i in safety}
     has_data = bool(timeline.assessments or timeline.courses or timeline.labs)
     photos = photo_marks(patient)
@@ -190,7 +193,7 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
         # What she takes today, watched drugs first (drug, dose, since when, on hold).
         "current_treatments": timeline.treatments_on(today),
         # Safety findings, creatinine clearance, thrombosis (clasi.md 5.1-5.4): no query.
-        **patient_safety(timeline, today),
+        **shown_safety,
     }
 
 

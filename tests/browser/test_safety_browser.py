@@ -52,15 +52,18 @@ def test_anc_in_cells_per_ul_is_graded_and_reaches_the_patient_page(sign_in, liv
     assert (lab.value, lab.unit) == (Decimal(800), "cells/uL")
 
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
-    neutropenia = page.locator('li[data-kind="cytopenia"]')
+    # Urgent: once, in its own box with the acknowledgement form (clasi.md 5.6).
+    neutropenia = page.locator('.safety-item[data-item-kind="cytopenia"]')
+    expect(neutropenia).to_have_count(1)
     expect(neutropenia).to_contain_text("Grade 3 neutropenia")
-    expect(neutropenia).to_contain_text("Urgent safety")
+    expect(neutropenia.get_by_label("Acknowledgement note")).to_be_visible()
+    expect(page.locator('li[data-kind="cytopenia"]')).to_have_count(0)
     # Born 1966-01-01, 70 kg, creatinine 1.6 mg/dL: (140-60)x70x0.85/(72x1.6) = 41.3 at 60;
     # the age is the patient's on the creatinine day, so compute it as the page does.
     age = today.year - 1966 - ((today.month, today.day) < (1, 1))
     expected = round((140 - age) * 70 * 0.85 / (72 * 1.6), 1)
     expect(page.get_by_test_id("creatinine-clearance")).to_contain_text(
         f"Creatinine clearance {expected} mL/min")
-    expect(page.locator('li[data-kind="crcl_below_review"]')).to_be_visible()
+    expect(page.locator('.safety-item[data-item-kind="crcl_below_review"]')).to_be_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#patient-analysis").screenshot(path=str(SHOTS / "safety_patient_page.png"))

@@ -236,7 +236,7 @@ def test_clearance_and_the_dose_review_item_on_the_patient_page(client_a, clinic
     assert "Creatinine clearance 41.3 mL/min" in box
     assert f"creatinine 1.6 mg/dL on {ago(2)}" in box and f"weight 70 kg on {ago(2)}" in box
     assert "age 60" in box
-    assert 'data-kind="crcl_below_review"' in html
+    assert 'data-item-kind="crcl_below_review"' in html  # urgent: its acknowledgement box
     assert "Creatinine clearance 41.3 mL/min (below 60)" in html
 
 
@@ -254,8 +254,8 @@ def test_a_positive_pregnancy_test_is_red_not_amber(client_a, clinic_a):
     record_visit(patient, date=ago(2), labs=[LabInput(test="pregnancy", result="positive"),
                                               LabInput(test="c3", value=Decimal("0.5"), unit="g/L")])
     html = client_a.get(reverse("patients:detail", args=[patient.pk])).content.decode()
-    item = re.search(r'<li class="signal ([\w -]+)" data-kind="pregnancy_positive"', html)
-    assert item is not None and item.group(1) == "pregnancy-positive"
+    # Urgent: its own box, red (charts.css .safety-item.kind-pregnancy_positive).
+    assert re.search(r'<article class="safety-item kind-pregnancy_positive"', html)
     assert 'class="signal systemic"' in html  # the low C3 keeps its own style
     visit = Visit.objects.get(patient=patient)
     page = client_a.get(reverse("patients:visit", args=[visit.pk])).content.decode()
