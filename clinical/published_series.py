@@ -90,8 +90,9 @@ PUBLISHED_SERIES: tuple[PublishedSeries, ...] = (
         source=(
             "Reymann V, Bessis D, Bergeret B, Lipsker D, Du-Thanh A, Terrail N, Dandurand M, "
             "Dereure O. Efficacy and safety of low-dose oral lenalidomide in refractory "
-            "cutaneous lupus erythematosus: an open series of 19 cases (as cited in clasi.md "
-            "section 4)."
+            "cutaneous lupus erythematosus: an open series of 19 cases (authors and title from "
+            "a literature search, journal not verified here; the numbers are clasi.md "
+            "section 4's)."
         ),
         patients=19,
         complete_response=None,
