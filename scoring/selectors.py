@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from clinic.access import scoped
 from patients.models import Patient, StopReason
-from patients.snapshot import record_for, records_for
+from patients.snapshot import record_for
 from photos.models import Photo
 from clinical.charts.trend import trend_figure
 from clinical.rules.flares import CourseSummary, Flag, course_summaries, find_flags
-from scoring.models import Assessment as StoredAssessment, FlagAcknowledgement
+from scoring.models import FlagAcknowledgement
 from clinical.rules.safety import safety_monitoring
 from scoring.safety import patient_safety
-from clinical.rules.signals import safety_signals, systemic_signals
+from clinical.rules.signals import systemic_signals
 from clinical.record import PatientRecord, Thresholds
 from clinical.rules.worklist import worklist
 
@@ -178,7 +178,6 @@ def patient_analysis(patient: Patient, timeline: PatientRecord) -> dict:
         "acknowledged_safety_items": [(i, ack_by_key[i.key]) for i in safety if i.key in ack_by_key],
         "history_count": len(acknowledged) + len(stale) + sum(1 for i in safety if i.key in ack_by_key),
         "systemic_signals": systemic_signals(timeline),
-        "safety_signals": safety_signals(timeline),
         # Next pregnancy test / blood count due (clasi.md section 5): pure rules over the
         # timeline already built, and a field of the loaded patient: no query.
         "safety_monitoring": safety_monitoring(
@@ -261,38 +260,6 @@ def _with_open_items(user) -> QuerySet:
     patients = scoped(user, Patient)
     refresh_stale(patients)
     return PatientState.objects.filter(patient__in=patients, open_items__gt=0)
-
-
-def open_flags_for(
-    patients: QuerySet[Patient] | Iterable[Patient], records: dict | None = None
-) -> dict:
-    """{patient_id: [open Flag, newest first]} for these patients, computed from the records.
-
-    Fixed queries whatever the number of patients: patients.snapshot (six;
-    none when the caller passes the `records` it already read) and one for
-    the acknowledged keys; the rules then run in Python. The list pages read
-    the stored state instead (scoring.state); this stays for callers that
-    need the Flag objects themselves.
-    """
-    if isinstance(patients, QuerySet):
-        ids = patients.values("id")
-    else:
-        patients = list(patients)
-        ids = [p.pk for p in patients]
-    timelines = records if records is not None else records_for(patients, full=False)
-    acked = set(
-        FlagAcknowledgement.objects.filter(patient__in=ids).values_list("patient_id", "flag_key")
-    )
-    today = timezone.localdate()
-    limits = thresholds()
-    found: dict = {}
-    for patient_id, timeline in timelines.items():
-        open_flags = [
-            f for f in find_flags(timeline, limits, today) if (patient_id, f.key) not in acked
-        ]
-        if open_flags:
-            found[patient_id] = sorted(open_flags, key=lambda f: (f.date, f.event_date), reverse=True)
-    return found
 
 
 def patients_needing_attention(user) -> QuerySet:
