@@ -12,8 +12,7 @@ from django.utils import timezone
 from patients.dates import validate_plausible
 from django.conf import settings
 
-from clinical import labs as lab_table
-from clinical.ctcae import TERMS as CTCAE_TERMS
+from clinical import ctcae, labs as lab_table
 from patients.models import (
     AE_OTHER,
     AeAction,
@@ -29,7 +28,7 @@ from clinical.drugs.profile import FREQUENCIES
 from clinical.instruments.clasi import CLASI
 from clinical.instruments.exam import Exam, parse_exam_all_errors
 from clinical.instruments.instrument import Instrument, Item
-from patients.services import AdverseEventInput, LabInput, drug_problems, lab_problem
+from patients.services import AdverseEventInput, LabInput, drug_problems, lab_problem, not_a_ctcae_term
 
 
 class DecimalCommaField(forms.DecimalField):
@@ -488,15 +487,13 @@ CTCAE_GRADES = [("", "—"), ("1", "1 mild"), ("2", "2 moderate"), ("3", "3 seve
 SPARE_EVENT_ROWS = 2
 
 
-_TERMS_BY_KEY = {term.casefold(): term for term in CTCAE_TERMS}
-
-
 def ctcae_term(text: str) -> str | None:
     """The CTCAE list's spelling of `text` ("other" for the free-text event), or None."""
-    folded = " ".join(text.split()).casefold()
-    if folded == AE_OTHER:
+    folded = " ".join(text.split())
+    if folded.casefold() == AE_OTHER:
         return AE_OTHER
-    return _TERMS_BY_KEY.get(folded)
+    listed = ctcae.lookup(folded)
+    return listed.term if listed is not None else None
 
 
 ATTRIBUTION_CHOICES = [("", "— not recorded —"), *AeAttribution.choices]
@@ -553,8 +550,7 @@ class EventsForm(forms.Form):
                 self.add_error(f"ae-{i}-term", "Name the adverse event (CTCAE term).")
             elif listed is None:
                 # Free text only as "other" (clasi.md 5.4): never a near-miss spelling.
-                self.add_error(f"ae-{i}-term", f"“{term[:60]}” is not a CTCAE term: pick one from "
-                               "the list, or write “other” and describe the event.")
+                self.add_error(f"ae-{i}-term", not_a_ctcae_term(term))
             elif listed == AE_OTHER and not other:
                 self.add_error(f"ae-{i}-other", "Describe the event: “other” needs its words.")
             else:

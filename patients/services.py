@@ -771,6 +771,13 @@ def _check_events(events: Sequence[AdverseEventInput]) -> None:
         raise ValidationError(errors)
 
 
+def not_a_ctcae_term(term: str) -> str:
+    """clasi.md 5.4: the term from the CTCAE list, free text only as "other" (the form
+    and the import say it alike)."""
+    return (f"“{term[:60]}” is not a CTCAE v5 term: pick one from the list, "
+            "or “other” with its words.")
+
+
 def ae_problems(event: AdverseEventInput) -> list[tuple[str, str]]:
     """An adverse event's own rules (clasi.md 5.4): a term ("other" with its words),
     grade 1-5, attribution and action from their lists when given."""
@@ -782,9 +789,7 @@ def ae_problems(event: AdverseEventInput) -> list[tuple[str, str]]:
         if not event.term_other.strip():
             problems.append(("term_other", "Describe the event: “other” needs its words."))
     elif ctcae.lookup(term) is None:
-        # clasi.md 5.4: the term from the CTCAE list, free text only as "other".
-        problems.append(("term", f"“{term[:60]}” is not a CTCAE v5 term: pick one from the "
-                                 "list, or “other” with its words."))
+        problems.append(("term", not_a_ctcae_term(term)))
     if isinstance(event.grade, bool) or not isinstance(event.grade, int) or not 1 <= event.grade <= 5:
         problems.append(("grade", "The CTCAE grade is 1 to 5."))
     if event.attribution and event.attribution not in AeAttribution.values:

@@ -207,7 +207,7 @@ def test_an_event_from_the_list_with_attribution_and_action_is_saved_shown_and_e
 
 
 @pytest.mark.parametrize(("fields", "field", "words"), [
-    ({"ae-0-term": "Rash spotty", "ae-0-grade": "2"}, "ae-0-term", "is not a CTCAE term"),
+    ({"ae-0-term": "Rash spotty", "ae-0-grade": "2"}, "ae-0-term", "is not a CTCAE v5 term"),
     ({"ae-0-term": "other", "ae-0-grade": "2"}, "ae-0-other", "needs its words"),
     ({"ae-0-term": "Nausea"}, "ae-0-grade", "Give the CTCAE grade"),
     ({"ae-0-action": "withdrawn"}, "ae-0-term", "Name the adverse event"),
