@@ -49,7 +49,7 @@ from patients.forms import (
     WithdrawForm,
 )
 from patients.models import Course, DoseStep, Interruption, LabTest, Patient, PregnancyResult, Visit
-from patients.snapshot import record_for, records_for
+from patients.snapshot import record_for
 from scoring import selectors as scoring_selectors
 from scoring.safety import safety_options
 
@@ -80,15 +80,14 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
-    records = records_for(page.object_list, full=False)
-    # This page's open worklist items, from the stored state (one query; refreshed above
-    # when the filter is on, else by the writes and the daily command).
+    # This page's open worklist items and today's treatments, from the stored state
+    # (scoring.state: computed by the same rules as the patient page, brought up to
+    # today here): two queries, no record read, whatever the clinic's size.
     states = scoring_selectors.states_of(page.object_list)
-    today = timezone.localdate()
     for patient in page.object_list:
-        patient.open_items = scoring_selectors.stored_items(states.get(patient.pk))
-        # What each patient takes today, from the same records the flags read.
-        patient.treatments = records[patient.pk].treatments_on(today)
+        state = states.get(patient.pk)
+        patient.open_items = scoring_selectors.stored_items(state)
+        patient.treatments = state.treatments if state is not None else []
     # Codes and names on screen are patient data: the list (and each search) is audited.
     log_patients_shown("patient search" if form.is_bound else "patient list", page.object_list,
                        user=request.user)

@@ -40,7 +40,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clinical.record import PatientRecord
+from clinical.record import PatientRecord, Treatment
 from clinical.rules.safety import safety_monitoring
 from clinical.rules.worklist import WorkItem, flag_item, safety_items, worklist
 
@@ -164,6 +164,11 @@ def item_row(item: WorkItem) -> dict[str, Any]:
     }
 
 
+def treatment_row(treatment: Treatment) -> dict[str, Any]:
+    """A Treatment as stored: the list page's words and marks."""
+    return {"text": treatment.text, "watched": treatment.course.watched, "on_hold": treatment.on_hold}
+
+
 def state_values(record: PatientRecord, acknowledged: Iterable[str], today: dt.date) -> dict[str, Any]:
     """The stored fields of one patient's state as of `today` (pure: no query)."""
     items = open_items(record, acknowledged, today)
@@ -179,7 +184,9 @@ def state_values(record: PatientRecord, acknowledged: Iterable[str], today: dt.d
         "kinds": " " + " ".join(sorted({i.kind for i in items})) + " " if items else "",
         "latest_activity": latest.activity if latest else None,
         "latest_activity_date": latest.date if latest else None,
-        "treatments": [t.text for t in treatments],
+        # What the patient list shows per treatment: its words, whether it is a
+        # watched drug (highlighted) and on hold (muted). No record read per row.
+        "treatments": [treatment_row(t) for t in treatments],
         "computed_on": today,
         "valid_until": next_change(record, today),
         "rules": rules_version(),

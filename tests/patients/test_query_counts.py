@@ -19,11 +19,11 @@ from scoring.state import refresh_states
 from tests.audit_queries import audit_entry_queries
 
 # session + user, the paginator's count, the page's patients, the user's clinics,
-# and the page's records (patients.snapshot without visits: courses, dose steps,
-# interruptions, assessments, labs), then the stored state (scoring.state): is any
+# then the stored state (scoring.state: open items and today's treatments): is any
 # row of the page stale (none here), the page's rows: 2; plus the audit entry
-# naming the patients shown (audit_entry_queries).
-PATIENT_LIST_QUERIES = 12
+# naming the patients shown (audit_entry_queries). No record is read: the list
+# takes today's treatments from the state, not from patients.snapshot.
+PATIENT_LIST_QUERIES = 7
 
 
 def _patients(clinic, n: int) -> None:

@@ -381,3 +381,27 @@ def test_weight_and_history_are_entered_on_their_forms(client_a, patient_a):
     assert (patient_a.history_vte, patient_a.history_antiphospholipid,
             patient_a.history_oestrogen_contraception, patient_a.history_thalidomide_neuropathy) == (
         True, "positive", None, False)
+
+
+@pytest.mark.django_db
+def test_patient_list_shows_todays_treatments_from_the_stored_state(client_a, patient_a):
+    """The list's "Treatment today" comes from scoring.state (no record read per
+    row): the watched drug is marked, a hold is marked and said, and the
+    services' next write (the resumption) shows at once."""
+    today = timezone.localdate()
+    lenalidomide = services.start_course(patient_a, start=today - dt.timedelta(days=40), mg=mg("10"))
+    services.start_course(patient_a, start=today - dt.timedelta(days=400), mg=mg("200"),
+                          drug="hydroxychloroquine")
+    hold = services.add_interruption(lenalidomide, start=today - dt.timedelta(days=3))
+
+    def cells() -> list[str]:
+        html = client_a.get(reverse("patients:list"), {"q": patient_a.code}).content.decode()
+        cell = html.split('data-label="Treatment today"', 1)[1].split("</td>", 1)[0]
+        return [part.split("</span>")[0] for part in cell.split('<span class="')[1:]]
+
+    assert cells() == [
+        'treatment watched on-hold">Lenalidomide 10 mg daily (on hold)',
+        'treatment">Hydroxychloroquine 200 mg daily',
+    ]
+    services.end_interruption(hold, end=today)
+    assert cells()[0] == 'treatment watched">Lenalidomide 10 mg daily'

@@ -179,7 +179,7 @@ def test_the_import_writes_the_state_and_erasure_removes_it(clinic_a):
     state = stored(patient)
     assert state == fresh(patient)
     assert [i["kind"] for i in state["items"]] == ["cytopenia"]
-    assert state["treatments"] == ["Lenalidomide 10 mg daily"]
+    assert state["treatments"] == [{"text": "Lenalidomide 10 mg daily", "watched": True, "on_hold": False}]
     services.erase_patient(patient, typed_code="IMP-1")
     assert not PatientState.objects.exists()
 
