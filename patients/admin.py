@@ -29,6 +29,11 @@ class PatientAdmin(HistoryAdmin):
     list_filter = ["clinic", "sex", "sle"]
     search_fields = ["code", "name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A patient belongs to one clinic for good: access, codes and the stored
+        # state (scoring.models.PatientState.clinic) all follow it.
+        return ["clinic"] if obj is not None else []
+
 
 @admin.register(Visit)
 class VisitAdmin(HistoryAdmin):

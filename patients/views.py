@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from audit import selectors as audit_selectors
 from audit.services import log_patients_shown
 from clinic.access import can_write, clinics_for, get_for_user, writable_clinics
+from clinic.links import linker
 from clinical.ctcae import TERMS as CTCAE_TERMS
 from patients import selectors, services
 from patients.concurrency import (
@@ -77,6 +78,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         only_ids=(scoring_selectors.patients_needing_attention(request.user)
                   if filters.get("open_flag") else None),
     )
+    # Only the columns the list shows (a patient's notes and history stay unread).
+    patients = patients.only("code", "name", "clinic_id", "clinic__name")
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
@@ -84,10 +87,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # (scoring.state: computed by the same rules as the patient page, brought up to
     # today here): two queries, no record read, whatever the clinic's size.
     states = scoring_selectors.states_of(page.object_list)
+    patient_url = linker("patients:detail")
     for patient in page.object_list:
         state = states.get(patient.pk)
         patient.open_items = scoring_selectors.stored_items(state)
         patient.treatments = state.treatments if state is not None else []
+        patient.url = patient_url(patient.pk)
     # Codes and names on screen are patient data: the list (and each search) is audited.
     log_patients_shown("patient search" if form.is_bound else "patient list", page.object_list,
                        user=request.user)

@@ -105,6 +105,10 @@ class PatientState(models.Model):
     patient = models.OneToOneField(
         Patient, on_delete=models.CASCADE, primary_key=True, related_name="state"
     )
+    # The patient's clinic, copied by every refresh (patients do not move between
+    # clinics): the clinic-wide pages read and check the state through indexes that
+    # start with it, so their cost follows the page, not the clinic's size.
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.CASCADE, related_name="+", db_index=False)
     # The open worklist, most urgent first: scoring.state.item_row per item.
     items = models.JSONField(default=list)
     open_items = models.PositiveSmallIntegerField(default=0)
@@ -124,7 +128,14 @@ class PatientState(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["top_urgency", "top_date"], name="state_worklist_order"),
+            # The needs-attention page of a clinic, in its order (count and page).
+            models.Index(fields=["clinic", "top_urgency", "-top_date"], condition=Q(open_items__gt=0),
+                         name="state_open_worklist"),
+            # Is anything of a clinic stale (scoring.state.stale_clinics): one index probe each.
+            models.Index(fields=["clinic", "valid_until"], name="state_clinic_valid_until"),
+            models.Index(fields=["clinic", "computed_on"], name="state_clinic_computed_on"),
+            models.Index(fields=["clinic", "rules"], name="state_clinic_rules"),
+            # The daily command's stale rows across all clinics.
             models.Index(fields=["valid_until"], name="state_valid_until"),
         ]
 

@@ -254,12 +254,14 @@ ATTENTION_PAGE_SIZE = 50
 
 def _with_open_items(user) -> QuerySet:
     """The user's patients' stored states with an open item, brought up to today first."""
+    from clinic.models import Clinic
     from scoring.models import PatientState
-    from scoring.state import refresh_stale
+    from scoring.state import fresh_clinics
 
-    patients = scoped(user, Patient)
-    refresh_stale(patients)
-    return PatientState.objects.filter(patient__in=patients, open_items__gt=0)
+    clinics = fresh_clinics(scoped(user, Clinic))
+    # By the state's own clinic (a copy of the patient's), as values: the partial
+    # index state_open_worklist serves the count and the page in the page's order.
+    return PatientState.objects.filter(clinic__in=clinics, open_items__gt=0)
 
 
 def patients_needing_attention(user) -> QuerySet:
@@ -286,7 +288,11 @@ def attention_page(user, page_number=None, kind: str = ""):
     states = _with_open_items(user)
     if kind in URGENCY:
         states = states.filter(kinds__contains=f" {kind} ")
-    states = states.select_related("patient__clinic").order_by(
+    # Only what the page shows and the audit entry names: a state's other columns
+    # and a patient's notes and history are not read here.
+    states = states.select_related("patient__clinic").only(
+        "patient_id", "items", "patient__code", "patient__name", "patient__clinic_id", "patient__clinic__name"
+    ).order_by(
         "top_urgency", "-top_date", "patient__code", "patient_id"
     )
     page = Paginator(states, ATTENTION_PAGE_SIZE).get_page(page_number)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from clinical.record import PatientRecord, Treatment
@@ -228,19 +228,24 @@ def refresh_states(patient_ids: Iterable, today: dt.date | None = None) -> int:
         if len(records) == 1:  # one write's patient: an UPDATE, an INSERT only the first time
             ((pid, record),) = records.items()
             values = state_values(record, acked.get(pid, ()), today)
-            if not PatientState.objects.filter(patient_id=pid).update(**values):
-                PatientState.objects.create(patient_id=pid, **values)
+            # The clinic is copied from the patient row within the same statement.
+            clinic = Subquery(Patient.objects.filter(pk=pid).values("clinic_id")[:1])
+            if not PatientState.objects.filter(patient_id=pid).update(clinic_id=clinic, **values):
+                clinic_id = Patient.objects.filter(pk=pid).values_list("clinic_id", flat=True).get()
+                PatientState.objects.create(patient_id=pid, clinic_id=clinic_id, **values)
             written += 1
             continue
         have = set(PatientState.objects.filter(patient_id__in=chunk).values_list("patient_id", flat=True))
+        clinics = dict(Patient.objects.filter(pk__in=chunk).values_list("pk", "clinic_id"))
         new, changed = [], []
         for pid, record in records.items():
-            row = PatientState(patient_id=pid, **state_values(record, acked.get(pid, ()), today))
+            row = PatientState(patient_id=pid, clinic_id=clinics[pid],
+                               **state_values(record, acked.get(pid, ()), today))
             (changed if pid in have else new).append(row)
         if new:
             PatientState.objects.bulk_create(new)
         if changed:
-            PatientState.objects.bulk_update(changed, STATE_FIELDS)
+            PatientState.objects.bulk_update(changed, ["clinic", *STATE_FIELDS])
         written += len(new) + len(changed)
     return written
 
@@ -269,6 +274,63 @@ def stale(patients: QuerySet, today: dt.date) -> QuerySet:
         | Q(state__computed_on__gt=today)
         | ~Q(state__rules=rules_version())
     )
+
+
+def stale_clinics(clinics: QuerySet, today: dt.date) -> list:
+    """Those of `clinics` with a stale or missing state row, in one query."""
+    return [pk for pk, is_stale in probe_clinics(clinics, today) if is_stale]
+
+
+def probe_clinics(clinics: QuerySet, today: dt.date) -> list[tuple[Any, bool]]:
+    """(clinic id, has a stale or missing state row) for each of `clinics`, in one query.
+
+    Per clinic, index probes of PatientState (scoring.models: indexes that start
+    with the clinic): the earliest valid_until, the latest computed_on, the lowest
+    and highest rules fingerprint; and the numbers of patients and of state rows
+    (index-only counts). Nothing of the clinic is stale when the earliest
+    valid_until is after today, nothing was computed after today, every row has
+    the current rules and every patient has a row: the usual answer, read
+    without visiting the clinic's rows one by one.
+    """
+    from patients.models import Patient
+    from scoring.models import PatientState
+
+    def first(field: str):
+        rows = PatientState.objects.filter(clinic=OuterRef("pk"), **{f"{field.lstrip('-')}__isnull": False})
+        return Subquery(rows.order_by(field).values(field.lstrip("-"))[:1])
+
+    def count(model):
+        rows = model.objects.filter(clinic=OuterRef("pk")).order_by().values("clinic")
+        return Subquery(rows.annotate(n=Count("*")).values("n")[:1])
+
+    version = rules_version()
+    found: list[tuple[Any, bool]] = []
+    for pk, patients, states, due, computed, low, high in clinics.order_by().annotate(
+        _patients=count(Patient), _states=count(PatientState),
+        _due=first("valid_until"), _computed=first("-computed_on"),
+        _low=first("rules"), _high=first("-rules"),
+    ).values_list("pk", "_patients", "_states", "_due", "_computed", "_low", "_high"):
+        is_stale = (patients or 0) != (states or 0) or (due is not None and due <= today) or (
+            computed is not None and computed > today
+        ) or bool(states and (low != version or high != version))
+        found.append((pk, is_stale))
+    return found
+
+
+def fresh_clinics(clinics: QuerySet, today: dt.date | None = None) -> list:
+    """Bring the stored state of every patient of `clinics` up to today and return
+    the clinics' ids (the clinic-wide pages filter by them as values, so that the
+    planner walks one clinic's index in the page's order). One query when nothing
+    is stale (probe_clinics); else the stale rows of the clinics that have some,
+    refreshed as refresh_stale does."""
+    from patients.models import Patient
+
+    today = today or _today()
+    probed = probe_clinics(clinics, today)
+    found = [pk for pk, is_stale in probed if is_stale]
+    if found:
+        refresh_stale(Patient.objects.filter(clinic__in=found), today)
+    return [pk for pk, _ in probed]
 
 
 def refresh_stale(patients: QuerySet, today: dt.date | None = None) -> int:

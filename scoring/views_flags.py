@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import log_patients_shown
 from clinic.access import can_write, get_for_user
+from clinic.links import linker
 from patients.selectors import chart_rows
 from patients.snapshot import record_for
 from patients.models import Patient
@@ -32,8 +36,46 @@ def attention(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scoring/attention.html",
-        {"rows": rows, "page": page, "kind": kind, "kinds": KIND_LABELS, "nav": "attention"},
+        {"rows": _attention_lines(rows, request.get_full_path()), "page": page, "kind": kind,
+         "kinds": KIND_LABELS, "nav": "attention"},
     )
+
+
+@dataclass(frozen=True)
+class AttentionLine:
+    """One worklist item as the page links it: where its date leads, where to acknowledge."""
+
+    item: selectors.StoredItem
+    when_url: str
+    ack_url: str
+
+
+@dataclass(frozen=True)
+class AttentionPatient:
+    patient: Patient
+    url: str
+    lines: list[AttentionLine]
+
+
+def _attention_lines(rows: list[selectors.AttentionRow], here: str) -> list[AttentionPatient]:
+    """The page's links, made once per patient and item here rather than per cell in
+    the template (a page of 50 patients otherwise spends most of its time in {% url %})."""
+    back = urlencode({"next": here})
+    patient_url, ack_url, visit_url = (linker(n) for n in ("patients:detail", "scoring:acknowledge", "patients:visit"))
+    out = []
+    for row in rows:
+        url = patient_url(row.patient.pk)
+        ack = ack_url(row.patient.pk)
+        lines = [
+            AttentionLine(
+                item,
+                visit_url(item.visit_id) if item.visit_id else f"{url}#flags",
+                f"{ack}?{urlencode({'flag': item.key})}&{back}",
+            )
+            for item in row.items
+        ]
+        out.append(AttentionPatient(row.patient, url, lines))
+    return out
 
 
 # The kind filter's choices, in the worklist's order.

@@ -221,6 +221,37 @@ def test_a_stale_row_is_refreshed_by_the_page_that_reads_it(client_a, clinic_a, 
     assert stored(patient) == fresh(patient)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("spoil", ["missing", "valid_until", "computed_on", "rules"])
+def test_any_stale_row_of_a_clinic_is_found_by_the_clinic_probe(client_a, clinic_a, clinic_b, spoil):
+    """The clinic-wide pages check staleness by index probes per clinic
+    (scoring.state.stale_clinics), not row by row: each way a row can be stale
+    must still be found, and only in its own clinic."""
+    from scoring.state import stale_clinics
+
+    _flagged(clinic_a, 3, "ST-")
+    _flagged(clinic_b, 2, "OTHER-")
+    target = Patient.objects.get(code="ST-001")
+    today = timezone.localdate()
+    clinics = Clinic.objects.all()
+    assert stale_clinics(clinics, today) == []
+    assert PatientState.objects.get(patient=target).clinic_id == clinic_a.pk
+    row = PatientState.objects.filter(patient=target)
+    hidden = {"items": [], "open_items": 0}  # the page shows the patient again only if refreshed
+    if spoil == "missing":
+        row.delete()
+    elif spoil == "valid_until":
+        row.update(valid_until=today, **hidden)
+    elif spoil == "computed_on":
+        row.update(computed_on=today + dt.timedelta(days=1), **hidden)
+    else:
+        row.update(rules="0" * 16, **hidden)
+    assert stale_clinics(clinics, today) == [clinic_a.pk]
+    assert "ST-001" in client_a.get(ATTENTION).content.decode()
+    assert stored(target) == fresh(target)
+    assert stale_clinics(clinics, today) == []
+
+
 # -- the page ---------------------------------------------------------------------------------
 
 
