@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
@@ -74,15 +74,22 @@ def search_patients(
     subtype: str = "",
     only_ids: set | QuerySet | None = None,
     today: dt.date | None = None,
+    clinic_ids: Sequence | None = None,
 ) -> QuerySet[Patient]:
     """patients_for(user) narrowed by the list's filters; still one query per page.
 
     - q: part of the code or of the name, any case;
     - on_lenalidomide: a course that has started and is not withdrawn today;
     - subtype: one of CleSubtype (anything else is ignored, not an error);
-    - only_ids: keep these patients only (the open-flag filter's answer).
+    - only_ids: keep these patients only (the open-flag filter's answer);
+    - clinic_ids: the user's clinics when the caller has them (clinics_for). With
+      one clinic, the clinic's name orders nothing: the list is ordered by code
+      within that clinic, which the database reads from the clinic's code index
+      in order and stops after a page, whatever the clinic's size.
     """
     qs = patients_for(user)
+    if clinic_ids is not None and len(clinic_ids) == 1:
+        qs = qs.filter(clinic_id=clinic_ids[0]).order_by("code")
     if only_ids is not None:
         # A queryset (the stored state's ids) stays a subquery; a set becomes a list.
         qs = qs.filter(pk__in=only_ids if isinstance(only_ids, QuerySet) else list(only_ids))

@@ -68,14 +68,18 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     form.is_valid()  # fields with bad values drop out of cleaned_data: ignored, not errors
     filters = getattr(form, "cleaned_data", {})
+    clinics = clinics_for(request.user)
+    # Open flags, urgent safety items and today's treatments are kept per patient
+    # (scoring.state): brought up to today for the user's clinics in one query, then
+    # the filter is a subquery of the stored state, whatever the clinic's size.
+    clinic_ids = scoring_selectors.user_clinics_fresh(request.user)
     patients = selectors.search_patients(
         request.user,
+        clinic_ids=clinic_ids,
         q=filters.get("q") or "",
         on_lenalidomide=bool(filters.get("on_lenalidomide")),
         subtype=filters.get("subtype") or "",
-        # Open flags and urgent safety items are kept per patient (scoring.state):
-        # the filter is a subquery of the stored state, whatever the clinic's size.
-        only_ids=(scoring_selectors.patients_needing_attention(request.user)
+        only_ids=(scoring_selectors.patients_needing_attention(request.user, clinic_ids)
                   if filters.get("open_flag") else None),
     )
     # Only the columns the list shows (a patient's notes and history stay unread).
@@ -84,22 +88,24 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
     # This page's open worklist items and today's treatments, from the stored state
-    # (scoring.state: computed by the same rules as the patient page, brought up to
-    # today here): two queries, no record read, whatever the clinic's size.
-    states = scoring_selectors.states_of(page.object_list)
+    # (scoring.state: computed by the same rules as the patient page, made fresh
+    # above): one query, no record read, whatever the clinic's size.
+    states = scoring_selectors.states_of(page.object_list, fresh=True)
     patient_url = linker("patients:detail")
     for patient in page.object_list:
         state = states.get(patient.pk)
-        patient.open_items = scoring_selectors.stored_items(state)
+        items = scoring_selectors.stored_items(state)
+        # The most urgent open item is the row's badge; "+N" counts the others.
+        patient.first_item, patient.more_items = (items[0] if items else None), max(len(items) - 1, 0)
         patient.treatments = state.treatments if state is not None else []
         patient.url = patient_url(patient.pk)
     # Codes and names on screen are patient data: the list (and each search) is audited.
     log_patients_shown("patient search" if form.is_bound else "patient list", page.object_list,
                        user=request.user)
-    clinics = clinics_for(request.user)
     context = {
         "page": page,
         "clinics": clinics,
+        "many_clinics": len(clinics) > 1,  # the clinic column is shown then
         "can_add": any(c.can_write for c in clinics),
         "form": form,
         "filtered": any(filters.get(k) for k in ("q", "on_lenalidomide", "subtype", "open_flag")),

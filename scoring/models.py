@@ -129,8 +129,9 @@ class PatientState(models.Model):
     class Meta:
         indexes = [
             # The needs-attention page of a clinic, in its order (count and page).
+            # (Its patient ids included: the patient list's filter reads them from the index alone.)
             models.Index(fields=["clinic", "top_urgency", "-top_date"], condition=Q(open_items__gt=0),
-                         name="state_open_worklist"),
+                         include=["patient"], name="state_open_worklist"),
             # Is anything of a clinic stale (scoring.state.stale_clinics): one index probe each.
             models.Index(fields=["clinic", "valid_until"], name="state_clinic_valid_until"),
             models.Index(fields=["clinic", "computed_on"], name="state_clinic_computed_on"),

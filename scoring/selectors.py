@@ -226,15 +226,35 @@ def stored_items(state) -> list[StoredItem]:
     return [StoredItem.from_row(row) for row in (state.items if state is not None else [])]
 
 
-def states_of(patients: Iterable[Patient]) -> dict:
+def states_of(patients: Iterable[Patient], *, fresh: bool = False) -> dict:
     """{patient id: PatientState} of these patients, brought up to today (two queries
-    when none is stale)."""
+    when none is stale; one when the caller has just made their clinics `fresh`
+    with user_clinics_fresh)."""
     from scoring.models import PatientState
     from scoring.state import refresh_stale
 
     ids = [p.pk for p in patients]
-    refresh_stale(Patient.objects.filter(pk__in=ids))
+    if not fresh:
+        refresh_stale(Patient.objects.filter(pk__in=ids))
     return {s.patient_id: s for s in PatientState.objects.filter(patient__in=ids)}
+
+
+def user_clinics_fresh(user) -> list:
+    """The ids of the user's clinics, every patient's stored state in them brought
+    up to today first (scoring.state.fresh_clinics: one query when none is stale)."""
+    from clinic.models import Clinic
+    from scoring.state import fresh_clinics
+
+    return fresh_clinics(scoped(user, Clinic))
+
+
+def open_states(clinic_ids: Iterable) -> QuerySet:
+    """The stored states with an open item in these clinics (made fresh by the caller)."""
+    from scoring.models import PatientState
+
+    # By the state's own clinic (a copy of the patient's), as values: the partial
+    # index state_open_worklist serves the count and the page in the page's order.
+    return PatientState.objects.filter(clinic__in=list(clinic_ids), open_items__gt=0)
 
 
 @dataclass(frozen=True)
@@ -254,20 +274,15 @@ ATTENTION_PAGE_SIZE = 50
 
 def _with_open_items(user) -> QuerySet:
     """The user's patients' stored states with an open item, brought up to today first."""
-    from clinic.models import Clinic
-    from scoring.models import PatientState
-    from scoring.state import fresh_clinics
-
-    clinics = fresh_clinics(scoped(user, Clinic))
-    # By the state's own clinic (a copy of the patient's), as values: the partial
-    # index state_open_worklist serves the count and the page in the page's order.
-    return PatientState.objects.filter(clinic__in=clinics, open_items__gt=0)
+    return open_states(user_clinics_fresh(user))
 
 
-def patients_needing_attention(user) -> QuerySet:
+def patients_needing_attention(user, clinic_ids: Iterable | None = None) -> QuerySet:
     """Ids of the user's patients with an open flag or urgent safety item (the patient
-    list's "needs attention" filter), as a subquery of the stored state."""
-    return _with_open_items(user).values_list("patient_id", flat=True)
+    list's "needs attention" filter), as a subquery of the stored state. With
+    `clinic_ids`, the caller has made those clinics fresh (user_clinics_fresh)."""
+    states = _with_open_items(user) if clinic_ids is None else open_states(clinic_ids)
+    return states.values_list("patient_id", flat=True)
 
 
 # The filter's older name: it has always meant "on the needs-attention page".

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from clinical.record import PatientRecord, Treatment
@@ -291,30 +291,52 @@ def probe_clinics(clinics: QuerySet, today: dt.date) -> list[tuple[Any, bool]]:
     valid_until is after today, nothing was computed after today, every row has
     the current rules and every patient has a row: the usual answer, read
     without visiting the clinic's rows one by one.
+
+    Written as SQL over the clinics' ids (the caller's access-scoped queryset):
+    it runs on every clinic-wide page, and the ORM took 3.5 ms of CPU to compile
+    its six subqueries, more than the database took to answer them.
     """
+    from django.db import connection
+
     from patients.models import Patient
     from scoring.models import PatientState
 
-    def first(field: str):
-        rows = PatientState.objects.filter(clinic=OuterRef("pk"), **{f"{field.lstrip('-')}__isnull": False})
-        return Subquery(rows.order_by(field).values(field.lstrip("-"))[:1])
+    ids_sql, ids_params = clinics.order_by().values("pk").query.sql_with_params()
+    state, patient = PatientState._meta.db_table, Patient._meta.db_table
 
-    def count(model):
-        rows = model.objects.filter(clinic=OuterRef("pk")).order_by().values("clinic")
-        return Subquery(rows.annotate(n=Count("*")).values("n")[:1])
+    def first(column: str, descending: bool = False) -> str:
+        return (f"(SELECT s.{column} FROM {state} s WHERE s.clinic_id = c.id AND s.{column} IS NOT NULL"
+                f" ORDER BY s.{column}{' DESC' if descending else ''} LIMIT 1)")
 
+    sql = (
+        f"SELECT c.id, (SELECT COUNT(*) FROM {patient} p WHERE p.clinic_id = c.id),"
+        f" (SELECT COUNT(*) FROM {state} s WHERE s.clinic_id = c.id),"
+        f" {first('valid_until')}, {first('computed_on', True)}, {first('rules')}, {first('rules', True)}"
+        f" FROM (SELECT DISTINCT x.pk AS id FROM ({ids_sql}) x) c"
+    )
     version = rules_version()
     found: list[tuple[Any, bool]] = []
-    for pk, patients, states, due, computed, low, high in clinics.order_by().annotate(
-        _patients=count(Patient), _states=count(PatientState),
-        _due=first("valid_until"), _computed=first("-computed_on"),
-        _low=first("rules"), _high=first("-rules"),
-    ).values_list("pk", "_patients", "_states", "_due", "_computed", "_low", "_high"):
-        is_stale = (patients or 0) != (states or 0) or (due is not None and due <= today) or (
-            computed is not None and computed > today
-        ) or bool(states and (low != version or high != version))
-        found.append((pk, is_stale))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids_params)
+        for pk, patients, states, due, computed, low, high in cursor.fetchall():
+            due, computed = _as_date(due), _as_date(computed)
+            is_stale = patients != states or (due is not None and due <= today) or (
+                computed is not None and computed > today
+            ) or bool(states and (low != version or high != version))
+            found.append((_as_pk(pk), is_stale))
     return found
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """SQLite gives dates of raw SQL as text."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_pk(value: Any) -> Any:
+    """A clinic id as the ORM gives it (SQLite stores UUIDs as hex text)."""
+    import uuid
+
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def fresh_clinics(clinics: QuerySet, today: dt.date | None = None) -> list:

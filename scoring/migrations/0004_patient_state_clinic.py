@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="patientstate",
             index=models.Index(condition=Q(open_items__gt=0), fields=["clinic", "top_urgency", "-top_date"],
-                               name="state_open_worklist"),
+                               include=["patient"], name="state_open_worklist"),
         ),
         migrations.AddIndex(model_name="patientstate",
                             index=models.Index(fields=["clinic", "valid_until"], name="state_clinic_valid_until")),

@@ -18,11 +18,11 @@ from scoring.services import assessment_values
 from scoring.state import refresh_states
 from tests.audit_queries import audit_entry_queries
 
-# session + user, the paginator's count, the page's patients, the user's clinics,
-# then the stored state (scoring.state: open items and today's treatments): is any
-# row of the page stale (none here), the page's rows: 2; plus the audit entry
-# naming the patients shown (audit_entry_queries). No record is read: the list
-# takes today's treatments from the state, not from patients.snapshot.
+# session + user, the user's clinics, the stored state's clinic probe (is any row of
+# these clinics stale: none here; scoring.state.probe_clinics), the paginator's
+# count, the page's patients, the page's state rows (open items and today's
+# treatments); plus the audit entry naming the patients shown (audit_entry_queries).
+# No record is read: the list takes today's treatments from the state.
 PATIENT_LIST_QUERIES = 7
 
 
