@@ -1106,6 +1106,26 @@ def _flush(rows: dict[type, list]) -> None:
                 model.objects.bulk_create(rows[model], batch_size=BATCH)
 
 
+@lru_cache(maxsize=1)
+def _bulk_cursor() -> type:
+    """Django's server-side binding cursor, its arrays sent in binary.
+
+    In text format psycopg escapes every element of an array with a regular
+    expression; a JSON value (an exam's items) has dozens of quotes to escape,
+    and that was a quarter of an import's CPU time. In binary format each
+    element is sent as it is. Only this cursor's own adapters change
+    (psycopg copies the connection's per cursor)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg.types.array import ListBinaryDumper
+
+    class BulkInsertCursor(ServerBindingCursor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.adapters.register_dumper(list, ListBinaryDumper)
+
+    return BulkInsertCursor
+
+
 @contextmanager
 def _server_side_binding() -> Iterator[None]:
     """Send bulk_create's parameters to PostgreSQL as parameters, not as SQL text.
@@ -1119,10 +1139,8 @@ def _server_side_binding() -> Iterator[None]:
     if raw is None:
         yield
         return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     before = raw.cursor_factory
-    raw.cursor_factory = ServerBindingCursor
+    raw.cursor_factory = _bulk_cursor()
     try:
         yield
     finally:

@@ -171,3 +171,28 @@ def test_the_csv_lists_the_treatments_in_force_at_each_visit():
     restart = by_date["2024-09-09"]
     assert restart["watched_drug"] == "thalidomide" and restart["on_hold"] == 1
     assert by_date["2024-02-05"]["weight_kg"] == 61.5
+
+
+@needs_v2_import
+def test_text_that_arrays_must_escape_round_trips_through_the_bulk_insert():
+    """The importer inserts each column as one array (INSERT ... UNNEST on PostgreSQL,
+    sent in binary: patients/exchange/importer.py _bulk_cursor). Quotes, backslashes,
+    braces, commas, the word NULL, empty text, newlines and characters outside the
+    BMP must come back exactly as written, in text columns and in JSON (the exam)."""
+    awkward = 'say "no" \\ {a,b} NULL\nnull, ∅ 🧪'
+    clinic = Clinic.objects.create(name="Awkward text")
+    p = Patient.objects.create(clinic=clinic, code="AW-1", sex="F", name="NULL",
+                               note=awkward, history_note="")
+    course = Course.objects.create(patient=p, drug="other", drug_name='{"x"}, \\', start=D(2024, 1, 1))
+    DoseStep.objects.create(course=course, date=course.start, mg=Decimal("100"))
+    for n, text in enumerate((awkward, "NULL", "", "}")):
+        visit = Visit.objects.create(patient=p, date=D(2024, 1, 1 + n), note=text)
+        Assessment.objects.create(visit=visit, **assessment_values(parse_exam({"areas": {"ears": {"erythema": 1}}})))
+        AdverseEvent.objects.create(visit=visit, term="other", term_other=text or "x", grade=1)
+    exported = dumps_document(export_document(clinic))
+    Patient.objects.all().delete()
+    Clinic.objects.all().delete()
+    second = import_document(json.loads(exported))
+    assert dumps_document(export_document(second.clinic)) == exported
+    assert Visit.objects.get(date=D(2024, 1, 1)).note == awkward
+    assert Course.objects.get().drug_name == '{"x"}, \\'
