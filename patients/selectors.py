@@ -255,9 +255,10 @@ def change_from_baseline(
 
 
 def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
-                visit: Visit | None = None) -> dict:
+                visit: Visit | None = None, timeline: PatientRecord | None = None) -> dict:
     """Everything the live score panel and body map show for an examination
-    (four queries for the patient's timeline; none when there is no score)."""
+    (four queries for the patient's timeline unless the caller read it; none when
+    there is no score)."""
     from patients.bodymap import body_maps
     from scoring.selectors import thresholds, timeline_for
 
@@ -269,7 +270,7 @@ def score_panel(patient: Patient, *, day: dt.date | None, exam: Exam | None,
         context["max_damage"] = exam.definition.max_damage
         if day is not None:
             context["change"] = change_from_baseline(
-                timeline_for(patient), day=day, activity=result.activity, damage=result.damage,
+                timeline or timeline_for(patient), day=day, activity=result.activity, damage=result.damage,
                 visit_id=str(visit.pk) if visit is not None else None, thresholds=thresholds(),
             )
     return context
@@ -418,14 +419,15 @@ class VisitFlag:
     acknowledged: bool
 
 
-def flags_of_visit(visit: Visit) -> list[VisitFlag]:
+def flags_of_visit(visit: Visit, timeline: PatientRecord | None = None) -> list[VisitFlag]:
     """The flags this visit raised, or whose window (after the withdrawal or
-    reduction, up to the flagged visit) it falls in: five queries."""
+    reduction, up to the flagged visit) it falls in: five queries, one when the
+    caller read the patient's timeline (scoring.selectors.timeline_for)."""
     from scoring.models import FlagAcknowledgement
     from scoring.selectors import current_flags, timeline_for
 
     out = []
-    for flag in current_flags(timeline_for(visit.patient)):
+    for flag in current_flags(timeline or timeline_for(visit.patient)):
         raised = flag.visit_id == str(visit.pk)
         # A loss of response on treatment (rule 5) has no watch window: only its visit.
         watched = flag.event != "on_treatment" and flag.event_date < visit.date < flag.date

@@ -641,16 +641,18 @@ def visit_detail(request: HttpRequest, visit_id) -> HttpResponse:
     accessed.send(sender=Visit, instance=visit)
     patient = visit.patient
     exam = selectors.stored_exam(visit)
+    # The flags and the change from baseline read the same timeline: read once.
+    timeline = scoring_selectors.timeline_for(patient)
     context = {
         "patient": patient,
         "visit": visit,
         "grid": ClasiGrid(initial=exam, skipped=exam is None),
         "labs": selectors.lab_lines(visit.labs.all()),
         "events": list(visit.adverse_events.all()),
-        "visit_flags": selectors.flags_of_visit(visit),
+        "visit_flags": selectors.flags_of_visit(visit, timeline),
         "can_write": can_write(visit),
         "nav": "patients",
-        **selectors.score_panel(patient, day=visit.date, exam=exam, visit=visit),
+        **selectors.score_panel(patient, day=visit.date, exam=exam, visit=visit, timeline=timeline),
     }
     return render(request, "patients/visit_detail.html", context)
 
