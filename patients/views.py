@@ -191,31 +191,13 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         "patient": patient,
         "can_write": writer,
         "nav": "patients",
-        # Compact course forms under each course (clinicians only); each form
-        # gets its own ids so labels stay tied to their inputs.
-        # Dates default to today, as on the forms' own pages.
+        # The course forms (dose, withdrawal, hold, resumption, a new course) are
+        # rendered when a clinician opens one (htmx, `_inline_form`), not for every
+        # course on every view; each <details> links to the form's own page too.
+        # The start form is open, so rendered here, only while there is no course.
         "start_form": (
-            CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5},
-                            live_url=reverse("patients:course_start", args=[patient.pk]))
-            if writer else None
+            _start_form(patient, today) if writer and not shown["courses"] else None
         ),
-        "course_forms": {
-            course.id: {
-                # Each carries the course's version: a dose decided on a stale page is refused.
-                "dose": carry_version(
-                    DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today},
-                                 drug=course.drug),
-                    course.version,
-                ),
-                "withdraw": carry_version(
-                    WithdrawForm(auto_id=f"id_withdraw_{course.id}_%s", initial={"end": today}),
-                    course.version,
-                ),
-            }
-            for course in shown["courses"]
-            if writer and course.end is None
-        },
-        **(_interruption_forms(shown["courses"], today) if writer else {}),
         # The visits table, the treatments; the trend chart, flags and course
         # summary (from the scoring app), cached on the record's stamp.
         **shown,
@@ -236,27 +218,48 @@ def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
 START_IDS = "id_start_%s"  # the inline start form's ids on the patient page
 
 
-def _interruption_forms(courses, today: dt.date) -> dict:
-    """The inline interruption forms of the patient page: one per course to
-    record a hold, one per hold still open to record the resumption."""
-    return {
-        "interrupt_forms": {
-            course.id: carry_version(
-                InterruptionForm(auto_id=f"id_hold_{course.id}_%s", initial={"start": today}),
-                course.version,
-            )
-            for course in courses
-        },
-        "resume_forms": {
-            hold.id: carry_version(
-                ResumeForm(auto_id=f"id_resume_{hold.id}_%s", initial={"end": today}),
-                course.version,
-            )
-            for course in courses
-            for hold in course.interruptions
-            if hold.end is None
-        },
-    }
+def _start_form(patient: Patient, today: dt.date) -> CourseStartForm:
+    """The patient page's compact start form (its date defaults to today, as on its page)."""
+    return CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5},
+                           live_url=reverse("patients:course_start", args=[patient.pk]))
+
+
+# -- the course forms opened on the patient page -------------------------------------
+
+
+def _inline(request: HttpRequest) -> bool:
+    """An htmx GET of a course form's compact version, for the <details> a clinician
+    opened under a course on the patient page (`?inline=1`)."""
+    return request.method == "GET" and bool(request.htmx) and request.GET.get("inline") == "1"
+
+
+def _inline_ids(request: HttpRequest, kind: str, pk) -> str:
+    """Each inline form gets its own ids (`id_dose_<course>_date`), so labels stay
+    tied to their inputs when several are open on the page; its page keeps `id_%s`."""
+    return f"id_{kind}_{pk}_%s" if _inline(request) else "id_%s"
+
+
+def _read_version(request: HttpRequest, current: int) -> int:
+    """The version the form carries: the course's current one, or for an inline
+    form the one the patient page was read at (the page puts it in the form's
+    URL), so a dose decided on a stale page is still refused as before."""
+    if _inline(request):
+        try:
+            read = int(request.GET.get("version", ""))
+        except ValueError:
+            read = 0
+        if read >= 1:
+            return read
+    return current
+
+
+def _inline_form(request: HttpRequest, form, submit: str, *, primary: bool = False) -> HttpResponse:
+    response = render(request, "patients/_inline_course_form.html", {
+        "form": form, "action": request.path, "submit": submit, "primary": primary,
+    })
+    # The same URL without htmx is the form's own page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -737,6 +740,8 @@ def _course_form_view(
         return _course_page(request, patient, form, title=title, submit=submit, course=course,
                             status=400)
     accessed.send(sender=Patient, instance=patient)  # the form shows the patient's course
+    if _inline(request):
+        return _inline_form(request, form, submit)
     return _course_page(request, patient, form, title=title, submit=submit, course=course)
 
 
@@ -744,12 +749,17 @@ def _course_form_view(
 def course_start(request: HttpRequest, patient_id) -> HttpResponse:
     """Start a course of any registry drug.
 
-    An htmx GET (the drug select changed) answers only the form's fields,
+    An htmx GET with `inline=1` answers the patient page's compact form (opened
+    there on demand). Any other htmx GET (the drug select changed) answers only the form's fields,
     re-rendered for that drug (its usual frequencies first, its dose range)
     with what was typed kept; without JavaScript the full list is offered
     and the service checks the dose against the drug on submit.
     """
     patient = _patient_for(request, patient_id, write=True)
+    if _inline(request):
+        # "Start a course" opened on the patient page: the whole compact form.
+        return _inline_form(request, _start_form(patient, timezone.localdate()), "Start course",
+                            primary=True)
     if request.method == "GET" and request.htmx:
         inline = request.GET.get("ids") == "inline"
         # What was typed stays; the frequency starts at the new drug's usual one.
@@ -779,7 +789,8 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()},
-                                      drug=course.drug), course.version)
+                                      drug=course.drug, auto_id=_inline_ids(request, "dose", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         return f"Dose step saved: {services.add_dose_step(course, **data)}."
@@ -845,8 +856,9 @@ def dose_step_edit(request: HttpRequest, step_id) -> HttpResponse:
 @gone_page(Course, "course_id")
 def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()}),
-                         course.version)
+    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()},
+                                      auto_id=_inline_ids(request, "withdraw", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         services.withdraw(course, **data)
@@ -912,8 +924,9 @@ def _interruption_for(request: HttpRequest, interruption_id) -> Interruption:
 def interruption_add(request: HttpRequest, course_id) -> HttpResponse:
     """A hold within the course (e.g. for neutropenia), with its resumption if known."""
     course = _course_for(request, course_id)
-    form = carry_version(InterruptionForm(request.POST or None, initial={"start": timezone.localdate()}),
-                         course.version)
+    form = carry_version(InterruptionForm(request.POST or None, initial={"start": timezone.localdate()},
+                                          auto_id=_inline_ids(request, "hold", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         hold = services.add_interruption(course, **data)
@@ -950,8 +963,9 @@ def interruption_resume(request: HttpRequest, interruption_id) -> HttpResponse:
     """The drug resumed: the hold still open ends."""
     hold = _interruption_for(request, interruption_id)
     course = hold.course
-    form = carry_version(ResumeForm(request.POST or None, initial={"end": timezone.localdate()}),
-                         course.version)
+    form = carry_version(ResumeForm(request.POST or None, initial={"end": timezone.localdate()},
+                                    auto_id=_inline_ids(request, "resume", hold.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         services.end_interruption(hold, **data)
