@@ -158,12 +158,23 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
     # are kept as the HTML they render to (no 200-visit object graph to unpickle).
     figure = analysis["trend_figure"]
     analysis["trend_figure"] = bool(figure)
+    latest = visits[-LATEST_VISITS:]
     cached = {
-        "courses": record.courses,
-        "visits": visits[-LATEST_VISITS:],
+        # The record's parts of the page as the HTML they render to: rendered once per
+        # record version, not on every view. The courses twice: with the clinician's
+        # links and forms' <details>, and without them for a viewer.
+        "has_courses": bool(record.courses),
+        "courses_html": {
+            writer: render_to_string("patients/_course_list.html",
+                                     {"courses": record.courses, "can_write": writer})
+            for writer in (False, True)
+        },
+        "visit_rows_html": render_to_string("patients/_visit_rows.html", {"visits": latest}),
+        "latest_visits": len(latest),
         "visit_count": len(visits),
         # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
-        "record_labs": selectors.record_labs(record),
+        "labs_html": render_to_string("patients/_labs_table.html",
+                                      {"record_labs": selectors.record_labs(record)}),
         **analysis,
         "trend_figure_html": json_script(figure, "trend-figure") if figure else "",
         "chart_rows_html": (
@@ -196,11 +207,12 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # course on every view; each <details> links to the form's own page too.
         # The start form is open, so rendered here, only while there is no course.
         "start_form": (
-            _start_form(patient, today) if writer and not shown["courses"] else None
+            _start_form(patient, today) if writer and not shown["has_courses"] else None
         ),
         # The visits table, the treatments; the trend chart, flags and course
         # summary (from the scoring app), cached on the record's stamp.
         **shown,
+        "courses_html": shown["courses_html"][writer],
     }
     return render(request, "patients/patient_detail.html", context)
 
