@@ -126,8 +126,10 @@ PAGE_CACHE_SECONDS = 24 * 3600  # the key holds the day anyway
 
 
 def _page_analysis(patient: Patient, today: dt.date) -> dict:
-    """The record, its analysis and the chart's table (rendered): the expensive
-    part of the patient page, cached (Django's cache, local memory by default).
+    """What the patient page shows of the record, rendered: the analysis (flags,
+    safety, the chart and its table, the course summary), the courses, the latest
+    visits and the labs, cached as HTML (Django's cache, local memory by default);
+    the parts with a clinician's links and forms in two variants, by role.
 
     The key holds everything the output depends on: the record's stamp
     (patients.selectors.record_stamp: one query that changes with any write
@@ -154,19 +156,39 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
         record, [fv.flag for fv in (*analysis["open_flags"], *analysis["acknowledged_flags"])],
         analysis["photo_marks"])
     visits = selectors.visit_rows(record)
-    # What the page shows, not the whole record: the figure and the chart's table
-    # are kept as the HTML they render to (no 200-visit object graph to unpickle).
+    # What the page shows, not the whole record: kept as the HTML it renders to
+    # (no 200-visit object graph to unpickle, no template to run again).
     figure = analysis["trend_figure"]
     analysis["trend_figure"] = bool(figure)
     latest = visits[-LATEST_VISITS:]
+    analysis.update(
+        trend_figure_html=json_script(figure, "trend-figure") if figure else "",
+        chart_rows_html=(
+            render_to_string(
+                "scoring/_chart_rows.html",
+                {"chart_rows": rows, "photo_marks": analysis["photo_marks"]},
+            ) if rows else ""
+        ),
+    )
+
+    def rendered(template: str, writer: bool, **context) -> str:
+        # A clinician's variant holds forms (acknowledge a flag): their CSRF token is
+        # a placeholder here, the request's own token replaces it on every view.
+        return render_to_string(template, {**context, "patient": patient, "can_write": writer,
+                                           "csrf_token": CSRF_PLACEHOLDER})
+
+    # What the page shows of the record, as the HTML it renders to: rendered once per
+    # record version, not on every view, for a viewer and for a clinician (links to
+    # correct the record, the <details> that open the course forms, the acknowledge forms).
     cached = {
-        # The record's parts of the page as the HTML they render to: rendered once per
-        # record version, not on every view. The courses twice: with the clinician's
-        # links and forms' <details>, and without them for a viewer.
         "has_courses": bool(record.courses),
+        "trend_figure": analysis["trend_figure"],  # the page loads the chart's scripts then
+        "analysis_html": {
+            writer: rendered("scoring/_patient_analysis.html", writer, **analysis)
+            for writer in (False, True)
+        },
         "courses_html": {
-            writer: render_to_string("patients/_course_list.html",
-                                     {"courses": record.courses, "can_write": writer})
+            writer: rendered("patients/_course_list.html", writer, courses=record.courses)
             for writer in (False, True)
         },
         "visit_rows_html": render_to_string("patients/_visit_rows.html", {"visits": latest}),
@@ -175,17 +197,23 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
         # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
         "labs_html": render_to_string("patients/_labs_table.html",
                                       {"record_labs": selectors.record_labs(record)}),
-        **analysis,
-        "trend_figure_html": json_script(figure, "trend-figure") if figure else "",
-        "chart_rows_html": (
-            render_to_string(
-                "scoring/_chart_rows.html",
-                {"chart_rows": rows, "photo_marks": analysis["photo_marks"]},
-            ) if rows else ""
-        ),
     }
     cache.set(key, cached, PAGE_CACHE_SECONDS)
     return cached
+
+
+# What the cached HTML holds where a form's CSRF token goes (letters only: escaping
+# leaves it as it is); never sent, each view puts its request's token there.
+CSRF_PLACEHOLDER = "csrfPlaceholderOfTheCachedPatientPage"
+
+
+def _with_csrf(request: HttpRequest, html: str) -> str:
+    from django.middleware.csrf import get_token
+    from django.utils.safestring import mark_safe
+
+    if CSRF_PLACEHOLDER not in html:
+        return html
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 @require_safe
@@ -212,6 +240,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # The visits table, the treatments; the trend chart, flags and course
         # summary (from the scoring app), cached on the record's stamp.
         **shown,
+        "analysis_html": _with_csrf(request, shown["analysis_html"][writer]),
         "courses_html": shown["courses_html"][writer],
     }
     return render(request, "patients/patient_detail.html", context)
