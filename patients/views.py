@@ -146,9 +146,12 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
     # safety items depend on them as the flags depend on the thresholds.
     digest = hashlib.sha256(repr((stamp, limits, safety_options())).encode()).hexdigest()
     key = f"patient-page:{patient.pk}:{today.isoformat()}:{digest}"
+    # Whether the page has photographs to show beside the record: the stamp counted
+    # them, so a patient without any needs no query for the latest thumbnails.
+    photographs = {"has_photographs": selectors.stamp_photographs(stamp) > 0}
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return {**cached, **photographs}
     record = record_for(patient, lean=True)
     analysis = scoring_selectors.patient_analysis(patient, record)
     # The chart's text alternative: its numbers, one row per visit.
@@ -199,7 +202,7 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
                                       {"record_labs": selectors.record_labs(record)}),
     }
     cache.set(key, cached, PAGE_CACHE_SECONDS)
-    return cached
+    return {**cached, **photographs}
 
 
 # What the cached HTML holds where a form's CSRF token goes (letters only: escaping

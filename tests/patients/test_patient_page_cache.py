@@ -21,9 +21,10 @@ from scoring.services import assessment_values
 from tests.audit_queries import audit_entry_queries
 from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
 
-# A cached page: session, user, the patient, the audit entry of the access, the stamp,
-# and the latest photographs' thumbnails (outside the cache: photos.selectors.recent_photos).
-# Skipped: the lean record (5), the acknowledgements, the photographs per visit.
+# A cached page: session, user, the patient, the audit entry of the access, the stamp
+# (and the latest photographs' thumbnails when the stamp counts any: outside the cache,
+# photos.selectors.recent_photos). Skipped: the lean record (5), the acknowledgements,
+# the photographs per visit.
 CACHED_PAGE_QUERIES = PATIENT_PAGE_QUERIES_EXACT - 7
 
 
