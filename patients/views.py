@@ -786,7 +786,10 @@ def _course_form_view(
     accessed.send(sender=Patient, instance=patient)  # the form shows the patient's course
     if _inline(request):
         return _inline_form(request, form, submit)
-    return _course_page(request, patient, form, title=title, submit=submit, course=course)
+    response = _course_page(request, patient, form, title=title, submit=submit, course=course)
+    # The same URL with ?inline=1 answers the compact form to htmx: caches keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_http_methods(["GET", "POST"])
