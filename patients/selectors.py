@@ -524,6 +524,12 @@ def record_stamp(patient_id) -> tuple:
     return tuple(found) if found else ()
 
 
+def stamp_photographs(stamp: tuple) -> int:
+    """How many photographs the patient's visits have, as the stamp counted them
+    (its second-to-last column, _stamp_sql); 0 for a patient not found."""
+    return stamp[-2] if stamp else 0
+
+
 @functools.lru_cache(maxsize=1)
 def _stamp_sql() -> str:
     """record_stamp's query, written once from the models' tables (compiling it

@@ -129,8 +129,10 @@ PAGE_CACHE_SECONDS = 24 * 3600  # the key holds the day anyway
 
 
 def _page_analysis(patient: Patient, today: dt.date) -> dict:
-    """The record, its analysis and the chart's table (rendered): the expensive
-    part of the patient page, cached (Django's cache, local memory by default).
+    """What the patient page shows of the record, rendered: the analysis (flags,
+    safety, the chart and its table, the course summary), the courses, the latest
+    visits and the labs, cached as HTML (Django's cache, local memory by default);
+    the parts with a clinician's links and forms in two variants, by role.
 
     The key holds everything the output depends on: the record's stamp
     (patients.selectors.record_stamp: one query that changes with any write
@@ -147,9 +149,12 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
     # safety items depend on them as the flags depend on the thresholds.
     digest = hashlib.sha256(repr((stamp, limits, safety_options())).encode()).hexdigest()
     key = f"patient-page:{patient.pk}:{today.isoformat()}:{digest}"
+    # Whether the page has photographs to show beside the record: the stamp counted
+    # them, so a patient without any needs no query for the latest thumbnails.
+    photographs = {"has_photographs": selectors.stamp_photographs(stamp) > 0}
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return {**cached, **photographs}
     record = record_for(patient, lean=True)
     analysis = scoring_selectors.patient_analysis(patient, record)
     # The chart's text alternative: its numbers, one row per visit.
@@ -157,27 +162,64 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
         record, [fv.flag for fv in (*analysis["open_flags"], *analysis["acknowledged_flags"])],
         analysis["photo_marks"])
     visits = selectors.visit_rows(record)
-    # What the page shows, not the whole record: the figure and the chart's table
-    # are kept as the HTML they render to (no 200-visit object graph to unpickle).
+    # What the page shows, not the whole record: kept as the HTML it renders to
+    # (no 200-visit object graph to unpickle, no template to run again).
     figure = analysis["trend_figure"]
     analysis["trend_figure"] = bool(figure)
-    cached = {
-        "courses": record.courses,
-        "visits": visits[-LATEST_VISITS:],
-        "visit_count": len(visits),
-        # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
-        "record_labs": selectors.record_labs(record),
-        **analysis,
-        "trend_figure_html": json_script(figure, "trend-figure") if figure else "",
-        "chart_rows_html": (
+    latest = visits[-LATEST_VISITS:]
+    analysis.update(
+        trend_figure_html=json_script(figure, "trend-figure") if figure else "",
+        chart_rows_html=(
             render_to_string(
                 "scoring/_chart_rows.html",
                 {"chart_rows": rows, "photo_marks": analysis["photo_marks"]},
             ) if rows else ""
         ),
+    )
+
+    def rendered(template: str, writer: bool, **context) -> str:
+        # A clinician's variant holds forms (acknowledge a flag): their CSRF token is
+        # a placeholder here, the request's own token replaces it on every view.
+        return render_to_string(template, {**context, "patient": patient, "can_write": writer,
+                                           "csrf_token": CSRF_PLACEHOLDER})
+
+    # What the page shows of the record, as the HTML it renders to: rendered once per
+    # record version, not on every view, for a viewer and for a clinician (links to
+    # correct the record, the <details> that open the course forms, the acknowledge forms).
+    cached = {
+        "has_courses": bool(record.courses),
+        "trend_figure": analysis["trend_figure"],  # the page loads the chart's scripts then
+        "analysis_html": {
+            writer: rendered("scoring/_patient_analysis.html", writer, **analysis)
+            for writer in (False, True)
+        },
+        "courses_html": {
+            writer: rendered("patients/_course_list.html", writer, courses=record.courses)
+            for writer in (False, True)
+        },
+        "visit_rows_html": render_to_string("patients/_visit_rows.html", {"visits": latest}),
+        "latest_visits": len(latest),
+        "visit_count": len(visits),
+        # Every lab as entered, with its CTCAE grade (clasi.md 5.2, 5.5): no query.
+        "labs_html": render_to_string("patients/_labs_table.html",
+                                      {"record_labs": selectors.record_labs(record)}),
     }
     cache.set(key, cached, PAGE_CACHE_SECONDS)
-    return cached
+    return {**cached, **photographs}
+
+
+# What the cached HTML holds where a form's CSRF token goes (letters only: escaping
+# leaves it as it is); never sent, each view puts its request's token there.
+CSRF_PLACEHOLDER = "csrfPlaceholderOfTheCachedPatientPage"
+
+
+def _with_csrf(request: HttpRequest, html: str) -> str:
+    from django.middleware.csrf import get_token
+    from django.utils.safestring import mark_safe
+
+    if CSRF_PLACEHOLDER not in html:
+        return html
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 @require_safe
@@ -194,34 +236,18 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         "patient": patient,
         "can_write": writer,
         "nav": "patients",
-        # Compact course forms under each course (clinicians only); each form
-        # gets its own ids so labels stay tied to their inputs.
-        # Dates default to today, as on the forms' own pages.
+        # The course forms (dose, withdrawal, hold, resumption, a new course) are
+        # rendered when a clinician opens one (htmx, `_inline_form`), not for every
+        # course on every view; each <details> links to the form's own page too.
+        # The start form is open, so rendered here, only while there is no course.
         "start_form": (
-            CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5},
-                            live_url=reverse("patients:course_start", args=[patient.pk]))
-            if writer else None
+            _start_form(patient, today) if writer and not shown["has_courses"] else None
         ),
-        "course_forms": {
-            course.id: {
-                # Each carries the course's version: a dose decided on a stale page is refused.
-                "dose": carry_version(
-                    DoseStepForm(auto_id=f"id_dose_{course.id}_%s", initial={"date": today},
-                                 drug=course.drug),
-                    course.version,
-                ),
-                "withdraw": carry_version(
-                    WithdrawForm(auto_id=f"id_withdraw_{course.id}_%s", initial={"end": today}),
-                    course.version,
-                ),
-            }
-            for course in shown["courses"]
-            if writer and course.end is None
-        },
-        **(_interruption_forms(shown["courses"], today) if writer else {}),
         # The visits table, the treatments; the trend chart, flags and course
         # summary (from the scoring app), cached on the record's stamp.
         **shown,
+        "analysis_html": _with_csrf(request, shown["analysis_html"][writer]),
+        "courses_html": shown["courses_html"][writer],
     }
     return render(request, "patients/patient_detail.html", context)
 
@@ -239,27 +265,48 @@ def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
 START_IDS = "id_start_%s"  # the inline start form's ids on the patient page
 
 
-def _interruption_forms(courses, today: dt.date) -> dict:
-    """The inline interruption forms of the patient page: one per course to
-    record a hold, one per hold still open to record the resumption."""
-    return {
-        "interrupt_forms": {
-            course.id: carry_version(
-                InterruptionForm(auto_id=f"id_hold_{course.id}_%s", initial={"start": today}),
-                course.version,
-            )
-            for course in courses
-        },
-        "resume_forms": {
-            hold.id: carry_version(
-                ResumeForm(auto_id=f"id_resume_{hold.id}_%s", initial={"end": today}),
-                course.version,
-            )
-            for course in courses
-            for hold in course.interruptions
-            if hold.end is None
-        },
-    }
+def _start_form(patient: Patient, today: dt.date) -> CourseStartForm:
+    """The patient page's compact start form (its date defaults to today, as on its page)."""
+    return CourseStartForm(auto_id=START_IDS, initial={"start": today, "mg": 5},
+                           live_url=reverse("patients:course_start", args=[patient.pk]))
+
+
+# -- the course forms opened on the patient page -------------------------------------
+
+
+def _inline(request: HttpRequest) -> bool:
+    """An htmx GET of a course form's compact version, for the <details> a clinician
+    opened under a course on the patient page (`?inline=1`)."""
+    return request.method == "GET" and bool(request.htmx) and request.GET.get("inline") == "1"
+
+
+def _inline_ids(request: HttpRequest, kind: str, pk) -> str:
+    """Each inline form gets its own ids (`id_dose_<course>_date`), so labels stay
+    tied to their inputs when several are open on the page; its page keeps `id_%s`."""
+    return f"id_{kind}_{pk}_%s" if _inline(request) else "id_%s"
+
+
+def _read_version(request: HttpRequest, current: int) -> int:
+    """The version the form carries: the course's current one, or for an inline
+    form the one the patient page was read at (the page puts it in the form's
+    URL), so a dose decided on a stale page is still refused as before."""
+    if _inline(request):
+        try:
+            read = int(request.GET.get("version", ""))
+        except ValueError:
+            read = 0
+        if read >= 1:
+            return read
+    return current
+
+
+def _inline_form(request: HttpRequest, form, submit: str, *, primary: bool = False) -> HttpResponse:
+    response = render(request, "patients/_inline_course_form.html", {
+        "form": form, "action": request.path, "submit": submit, "primary": primary,
+    })
+    # The same URL without htmx is the form's own page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -752,19 +799,29 @@ def _course_form_view(
         return _course_page(request, patient, form, title=title, submit=submit, course=course,
                             status=400)
     accessed.send(sender=Patient, instance=patient)  # the form shows the patient's course
-    return _course_page(request, patient, form, title=title, submit=submit, course=course)
+    if _inline(request):
+        return _inline_form(request, form, submit)
+    response = _course_page(request, patient, form, title=title, submit=submit, course=course)
+    # The same URL with ?inline=1 answers the compact form to htmx: caches keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 def course_start(request: HttpRequest, patient_id) -> HttpResponse:
     """Start a course of any registry drug.
 
-    An htmx GET (the drug select changed) answers only the form's fields,
+    An htmx GET with `inline=1` answers the patient page's compact form (opened
+    there on demand). Any other htmx GET (the drug select changed) answers only the form's fields,
     re-rendered for that drug (its usual frequencies first, its dose range)
     with what was typed kept; without JavaScript the full list is offered
     and the service checks the dose against the drug on submit.
     """
     patient = _patient_for(request, patient_id, write=True)
+    if _inline(request):
+        # "Start a course" opened on the patient page: the whole compact form.
+        return _inline_form(request, _start_form(patient, timezone.localdate()), "Start course",
+                            primary=True)
     if request.method == "GET" and request.htmx:
         inline = request.GET.get("ids") == "inline"
         # What was typed stays; the frequency starts at the new drug's usual one.
@@ -794,7 +851,8 @@ def course_start(request: HttpRequest, patient_id) -> HttpResponse:
 def dose_step_add(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
     form = carry_version(DoseStepForm(request.POST or None, initial={"date": timezone.localdate()},
-                                      drug=course.drug), course.version)
+                                      drug=course.drug, auto_id=_inline_ids(request, "dose", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         return f"Dose step saved: {services.add_dose_step(course, **data)}."
@@ -860,8 +918,9 @@ def dose_step_edit(request: HttpRequest, step_id) -> HttpResponse:
 @gone_page(Course, "course_id")
 def course_withdraw(request: HttpRequest, course_id) -> HttpResponse:
     course = _course_for(request, course_id)
-    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()}),
-                         course.version)
+    form = carry_version(WithdrawForm(request.POST or None, initial={"end": timezone.localdate()},
+                                      auto_id=_inline_ids(request, "withdraw", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         services.withdraw(course, **data)
@@ -927,8 +986,9 @@ def _interruption_for(request: HttpRequest, interruption_id) -> Interruption:
 def interruption_add(request: HttpRequest, course_id) -> HttpResponse:
     """A hold within the course (e.g. for neutropenia), with its resumption if known."""
     course = _course_for(request, course_id)
-    form = carry_version(InterruptionForm(request.POST or None, initial={"start": timezone.localdate()}),
-                         course.version)
+    form = carry_version(InterruptionForm(request.POST or None, initial={"start": timezone.localdate()},
+                                          auto_id=_inline_ids(request, "hold", course.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         hold = services.add_interruption(course, **data)
@@ -965,8 +1025,9 @@ def interruption_resume(request: HttpRequest, interruption_id) -> HttpResponse:
     """The drug resumed: the hold still open ends."""
     hold = _interruption_for(request, interruption_id)
     course = hold.course
-    form = carry_version(ResumeForm(request.POST or None, initial={"end": timezone.localdate()}),
-                         course.version)
+    form = carry_version(ResumeForm(request.POST or None, initial={"end": timezone.localdate()},
+                                    auto_id=_inline_ids(request, "resume", hold.id)),
+                         _read_version(request, course.version))
 
     def save(data: dict) -> str:
         services.end_interruption(hold, **data)

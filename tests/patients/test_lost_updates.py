@@ -131,11 +131,15 @@ def test_a_stale_course_save_cannot_undo_a_withdrawal(client_a, colleague_client
 @pytest.mark.django_db
 def test_a_dose_decided_on_a_stale_page_is_refused(client_a, colleague_client, patient_a, course_a):
     detail = reverse("patients:detail", args=[patient_a.pk])
-    mine = read_version(client_a.get(detail))  # the inline dose form under the course
     url = reverse("patients:dose_step_add", args=[course_a.pk])
+    # The inline dose form under the course, fetched (htmx) from the URL the page
+    # gives it when "Change the dose" is opened, after the colleague's save below.
+    inline = re.search(rf'hx-get="({re.escape(url)}\?inline=1&amp;version=\d+)"',
+                       client_a.get(detail).content.decode()).group(1).replace("&amp;", "&")
     assert colleague_client.post(url, {"date": "2025-02-01", "mg": "10", "every_days": "1",
                                        "version": read_version(colleague_client.get(url))}).status_code == 302
 
+    mine = read_version(client_a.get(inline, headers={"HX-Request": "true"}))  # opened late: still the page's
     refused = client_a.post(url, {"date": "2025-02-02", "mg": "15", "every_days": "1", "version": mine})
 
     assert refused.status_code == 409

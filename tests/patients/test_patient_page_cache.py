@@ -21,9 +21,10 @@ from scoring.services import assessment_values
 from tests.audit_queries import audit_entry_queries
 from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
 
-# A cached page: session, user, the patient, the audit entry of the access, the stamp,
-# and the latest photographs' thumbnails (outside the cache: photos.selectors.recent_photos).
-# Skipped: the lean record (5), the acknowledgements, the photographs per visit.
+# A cached page: session, user, the patient, the audit entry of the access, the stamp
+# (and the latest photographs' thumbnails when the stamp counts any: outside the cache,
+# photos.selectors.recent_photos). Skipped: the lean record (5), the acknowledgements,
+# the photographs per visit.
 CACHED_PAGE_QUERIES = PATIENT_PAGE_QUERIES_EXACT - 7
 
 
@@ -132,3 +133,37 @@ def test_a_new_day_is_a_new_page(client_a, patient_a):
     with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
         _, queries = _get(client_a, url)
     assert queries == PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()
+
+
+@pytest.mark.django_db
+def test_the_cached_pages_forms_carry_each_requests_own_csrf_token(clinic_a, clinician_a, viewer_a):
+    """The analysis (with its acknowledge forms) is cached as HTML: the token in it is
+    a placeholder that every view replaces with its own request's token, and a
+    viewer's page, which has no form, is another rendering."""
+    from django.test import Client
+
+    from patients.views import CSRF_PLACEHOLDER
+    from tests.scoring.test_flag_pages import the_flag
+    from tests.scoring.trend_factories import build_history
+
+    patient = build_history(clinic_a, "SYN-CSRF", n_visits=5)
+    url = reverse("patients:detail", args=[patient.pk])
+    tokens = []
+    for _ in range(2):  # the first view fills the cache, the second is served from it
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(clinician_a)
+        html = client.get(url).content.decode()
+        assert CSRF_PLACEHOLDER not in html and 'class="ack-form"' in html
+        ack = html.split('class="ack-form"', 1)[1]
+        token = ack.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        tokens.append(token)
+    assert tokens[0] != tokens[1]  # each session its own secret, each view its own token
+    flag = the_flag(patient)
+    # The last page's token is accepted by the acknowledge view (CSRF enforced).
+    done = client.post(reverse("scoring:acknowledge", args=[patient.pk]),
+                       {"flag_key": flag.key, "note": "Seen.", "csrfmiddlewaretoken": tokens[-1]})
+    assert done.status_code == 302
+    viewer = Client()
+    viewer.force_login(viewer_a)
+    html = viewer.get(url).content.decode()
+    assert 'class="ack-form"' not in html and CSRF_PLACEHOLDER not in html

@@ -337,6 +337,16 @@ def test_the_inline_course_forms_default_their_dates_to_today(client_a, patient_
 
     html = client_a.get(reverse("patients:detail", args=[patient_a.pk])).content.decode()
     today = timezone.localdate().isoformat()
-    for field in (f"id_dose_{course_a.pk}_date", f"id_withdraw_{course_a.pk}_end"):
-        tag = re.search(rf'<input[^>]*id="{field}"[^>]*>', html).group(0)
+    # The page renders no course form; each <details> fetches its own when opened (htmx),
+    # and links to the form's own page for a browser without JavaScript.
+    assert "<form" not in html.split('id="courses-h"', 1)[1].split("</section>", 1)[0]
+    for name, field in (("dose_step_add", f"id_dose_{course_a.pk}_date"),
+                        ("course_withdraw", f"id_withdraw_{course_a.pk}_end"),
+                        ("interruption_add", f"id_hold_{course_a.pk}_start")):
+        url = reverse(f"patients:{name}", args=[course_a.pk])
+        assert f'href="{url}"' in html, name
+        opened = re.search(rf'hx-get="({re.escape(url)}\?inline=1&amp;version=\d+)"', html).group(1)
+        form = client_a.get(opened.replace("&amp;", "&"), headers={"HX-Request": "true"}).content.decode()
+        assert "<html" not in form and f'action="{url}"' in form
+        tag = re.search(rf'<input[^>]*id="{field}"[^>]*>', form).group(0)
         assert f'value="{today}"' in tag, field

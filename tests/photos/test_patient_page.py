@@ -23,7 +23,7 @@ from tests.audit_queries import audit_entry_queries
 from tests.clinic.test_plotly_bundle import REPEAT_VISIT_BUDGET, demo_client  # noqa: F401
 from tests.photos import images
 from tests.photos.conftest import stored_photo
-from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT
+from tests.scoring.test_patient_analysis_page import PATIENT_PAGE_QUERIES_EXACT, RECENT_PHOTOS_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +53,14 @@ def test_the_page_queries_do_not_grow_from_1_to_10_photographs(client_a, consent
     assert Photo.objects.count() == 10
     ten = _queries(client_a, url)
     # The page's own (tests/scoring/test_patient_analysis_page.py), the consent
-    # riding with the patient's row: the photographs' ONE query is counted there.
-    assert one == ten == PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()
+    # riding with the patient's row, and the latest photographs' ONE query.
+    assert one == ten == PATIENT_PAGE_QUERIES_EXACT + RECENT_PHOTOS_QUERIES + audit_entry_queries()
 
 
 def test_no_photograph_no_section_and_the_same_queries(client_a, patient_a):
     url = reverse("patients:detail", args=[patient_a.pk])
-    # A first view (the second is served from the page's cache, on the record's stamp).
+    # A first view (the second is served from the page's cache, on the record's stamp);
+    # the stamp counts no photograph, so the latest ones are not looked for.
     assert _queries(client_a, url) == PATIENT_PAGE_QUERIES_EXACT + audit_entry_queries()
     html = client_a.get(url).content.decode()
     assert "Recent photographs" not in html
