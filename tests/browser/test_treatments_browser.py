@@ -119,3 +119,31 @@ def test_a_refractory_patients_treatments_entered_in_the_browser(
     if SCREENSHOT_DIR:
         page.set_viewport_size({"width": 1440, "height": 900})
         page.screenshot(path=os.path.join(SCREENSHOT_DIR, "treatments-patient-page.png"), full_page=True)
+
+
+def test_the_patient_lists_treatments_stack_within_a_phone_screen(sign_in, live_server, clinician_a, patient_a):
+    """At 390 px the list's rows stack (label, value); a patient on three drugs
+    shows them one under the other beside "Treatment today", not side by side
+    past the edge of the screen (the cell is a flex row: its <br>s did nothing)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from patients import services
+
+    today = timezone.localdate()
+    services.start_course(patient_a, start=today - dt.timedelta(days=40), mg=Decimal("5"))
+    services.start_course(patient_a, start=today - dt.timedelta(days=400), mg=Decimal("200"),
+                          drug="hydroxychloroquine")
+    services.start_course(patient_a, start=today - dt.timedelta(days=30), mg=Decimal("100"), drug="aspirin")
+    page = sign_in(clinician_a)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + reverse("patients:list"))
+    spans = page.locator("td.treatments .treatment")
+    expect(spans).to_have_count(3)
+    boxes = [spans.nth(i).bounding_box() for i in range(3)]
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"], boxes  # one under the other
+    assert len({round(b["x"]) for b in boxes}) == 1, boxes  # aligned in the value column
+    assert all(b["x"] + b["width"] <= 390 for b in boxes), boxes
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
