@@ -87,7 +87,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
     # Only the columns the list shows (a patient's notes and history stay unread).
     patients = patients.only("code", "name", "clinic_id", "clinic__name")
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(patients, PAGE_SIZE)
+    if filters.get("open_flag") and not any(filters.get(k) for k in ("q", "on_lenalidomide", "subtype")):
+        # "Needs attention" alone: the number is that of the clinics' open stored states
+        # (a state carries its patient's clinic), counted from the open-worklist index
+        # alone instead of joining every patient of the clinic.
+        paginator.count = scoring_selectors.open_states(clinic_ids).count()
+    page = paginator.get_page(request.GET.get("page"))
     # Open flags of this page's patients only: fixed queries, CPU bounded by the page size.
     page.object_list = list(page.object_list)  # evaluated once, shared with the template
     # This page's open worklist items and today's treatments, from the stored state
@@ -128,11 +134,12 @@ LATEST_VISITS = 20
 PAGE_CACHE_SECONDS = 24 * 3600  # the key holds the day anyway
 
 
-def _page_analysis(patient: Patient, today: dt.date) -> dict:
+def _page_analysis(patient: Patient, today: dt.date, writer: bool) -> dict:
     """What the patient page shows of the record, rendered: the analysis (flags,
     safety, the chart and its table, the course summary), the courses, the latest
     visits and the labs, cached as HTML (Django's cache, local memory by default);
-    the parts with a clinician's links and forms in two variants, by role.
+    for a clinician (`writer`: links and forms) or a viewer, each rendered and
+    cached when that role first asks (a first view renders one variant, not both).
 
     The key holds everything the output depends on: the record's stamp
     (patients.selectors.record_stamp: one query that changes with any write
@@ -148,7 +155,7 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
     # The safety settings too (pregnancy programme, clearance limit): the page's
     # safety items depend on them as the flags depend on the thresholds.
     digest = hashlib.sha256(repr((stamp, limits, safety_options())).encode()).hexdigest()
-    key = f"patient-page:{patient.pk}:{today.isoformat()}:{digest}"
+    key = f"patient-page:{patient.pk}:{'writer' if writer else 'viewer'}:{today.isoformat()}:{digest}"
     # Whether the page has photographs to show beside the record: the stamp counted
     # them, so a patient without any needs no query for the latest thumbnails.
     photographs = {"has_photographs": selectors.stamp_photographs(stamp) > 0}
@@ -177,26 +184,20 @@ def _page_analysis(patient: Patient, today: dt.date) -> dict:
         ),
     )
 
-    def rendered(template: str, writer: bool, **context) -> str:
+    def rendered(template: str, **context) -> str:
         # A clinician's variant holds forms (acknowledge a flag): their CSRF token is
         # a placeholder here, the request's own token replaces it on every view.
         return render_to_string(template, {**context, "patient": patient, "can_write": writer,
                                            "csrf_token": CSRF_PLACEHOLDER})
 
     # What the page shows of the record, as the HTML it renders to: rendered once per
-    # record version, not on every view, for a viewer and for a clinician (links to
-    # correct the record, the <details> that open the course forms, the acknowledge forms).
+    # record version and role, not on every view (a clinician's variant has the links
+    # to correct the record, the <details> that open the course forms, the acknowledge forms).
     cached = {
         "has_courses": bool(record.courses),
         "trend_figure": analysis["trend_figure"],  # the page loads the chart's scripts then
-        "analysis_html": {
-            writer: rendered("scoring/_patient_analysis.html", writer, **analysis)
-            for writer in (False, True)
-        },
-        "courses_html": {
-            writer: rendered("patients/_course_list.html", writer, courses=record.courses)
-            for writer in (False, True)
-        },
+        "analysis_html": rendered("scoring/_patient_analysis.html", **analysis),
+        "courses_html": rendered("patients/_course_list.html", courses=record.courses),
         "visit_rows_html": render_to_string("patients/_visit_rows.html", {"visits": latest}),
         "latest_visits": len(latest),
         "visit_count": len(visits),
@@ -231,7 +232,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     accessed.send(sender=Patient, instance=patient)
     writer = can_write(patient)
     today = timezone.localdate()
-    shown = _page_analysis(patient, today)
+    shown = _page_analysis(patient, today, writer)
     context = {
         "patient": patient,
         "can_write": writer,
@@ -246,8 +247,7 @@ def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
         # The visits table, the treatments; the trend chart, flags and course
         # summary (from the scoring app), cached on the record's stamp.
         **shown,
-        "analysis_html": _with_csrf(request, shown["analysis_html"][writer]),
-        "courses_html": shown["courses_html"][writer],
+        "analysis_html": _with_csrf(request, shown["analysis_html"]),
     }
     return render(request, "patients/patient_detail.html", context)
 

@@ -360,3 +360,22 @@ def test_the_attention_page_is_paginated(client_a, clinic_a, monkeypatch):
     third = client_a.get(ATTENTION, {"page": 3}).content.decode()
     assert sum(f"PG-{i:03d}" in third for i in range(5)) == 1
     assert "5 patients" in third
+
+
+@pytest.mark.django_db
+def test_the_needs_attention_filter_counts_what_its_pages_list(client_a, clinic_a, clinic_b, monkeypatch):
+    """With "Needs attention" alone the list counts the open stored states of the
+    user's clinics (patients/views.py): the number must be the patients its pages
+    list, never another clinic's."""
+    import re
+
+    monkeypatch.setattr("patients.views.PAGE_SIZE", 2)
+    _flagged(clinic_a, 3, "CNT-")
+    services.create_patient(clinic_a, code="CNT-QUIET", sex="F")  # nothing open
+    _flagged(clinic_b, 2, "ELSEWHERE-")
+    url = reverse("patients:list")
+    first = client_a.get(url, {"open_flag": "on"}).content.decode()
+    second = client_a.get(url, {"open_flag": "on", "page": "2"}).content.decode()
+    listed = re.findall(r">(CNT-\d+|CNT-QUIET|ELSEWHERE-\d+)</a>", first + second)
+    assert listed == ["CNT-000", "CNT-001", "CNT-002"]
+    assert "3 patients match" in first and "Page 1 of 2" in first
