@@ -2,6 +2,7 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin
 
 from patients.models import AdverseEvent, Course, DoseStep, LabResult, Patient, Visit
+from scoring.admin import RefreshesPatientState
 
 
 class DoseStepInline(admin.TabularInline):
@@ -19,12 +20,13 @@ class AdverseEventInline(admin.TabularInline):
     extra = 0
 
 
-class HistoryAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class HistoryAdmin(RefreshesPatientState, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
 
 
 @admin.register(Patient)
 class PatientAdmin(HistoryAdmin):
+    patient_id_path = "pk"
     list_display = ["code", "name", "clinic", "sex", "sle"]
     list_filter = ["clinic", "sex", "sle"]
     search_fields = ["code", "name"]
@@ -55,12 +57,14 @@ class CourseAdmin(HistoryAdmin):
 
 @admin.register(DoseStep)
 class DoseStepAdmin(HistoryAdmin):
+    patient_id_path = "course.patient_id"
     list_display = ["course", "date", "mg", "every_days"]
     list_select_related = ["course__patient"]
 
 
 @admin.register(LabResult)
 class LabResultAdmin(HistoryAdmin):
+    patient_id_path = "visit.patient_id"
     list_display = ["visit", "test", "value", "result", "unit"]
     list_filter = ["test"]
     list_select_related = ["visit__patient"]
@@ -68,6 +72,7 @@ class LabResultAdmin(HistoryAdmin):
 
 @admin.register(AdverseEvent)
 class AdverseEventAdmin(HistoryAdmin):
+    patient_id_path = "visit.patient_id"
     list_display = ["visit", "term", "grade"]
     list_filter = ["grade"]
     list_select_related = ["visit__patient"]

@@ -379,3 +379,37 @@ def test_the_needs_attention_filter_counts_what_its_pages_list(client_a, clinic_
     listed = re.findall(r">(CNT-\d+|CNT-QUIET|ELSEWHERE-\d+)</a>", first + second)
     assert listed == ["CNT-000", "CNT-001", "CNT-002"]
     assert "3 patients match" in first and "Page 1 of 2" in first
+
+
+@pytest.mark.django_db
+def test_an_admin_deletion_recomputes_the_stored_state(clinic_a, client_a, clinician_a):
+    """The Django admin writes around the services; its saves and deletions refresh
+    the patient's state too (scoring.admin.RefreshesPatientState), so the worklist
+    never keeps an item the admin removed, nor misses one it brought back."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from patients.models import LabResult
+
+    patient = services.create_patient(clinic_a, code="ADM-1", sex="F")
+    _on_lenalidomide(patient)
+    services.record_visit(patient, date=timezone.localdate() - dt.timedelta(days=2), labs=[anc("0.5")])
+    [item] = stored(patient)["items"]
+    acknowledge_flag(patient, item["key"], "Seen in clinic.", clinician_a)
+    assert stored(patient)["items"] == []
+
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("root", password="x" * 20))
+    # Deleting the acknowledgement in the admin reopens the item...
+    ack = FlagAcknowledgement.objects.get(patient=patient)
+    response = staff.post(reverse("admin:scoring_flagacknowledgement_delete", args=[ack.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert [i["kind"] for i in stored(patient)["items"]] == ["cytopenia"] and stored(patient) == fresh(patient)
+    assert "ADM-1" in client_a.get(ATTENTION).content.decode()
+    # ...and deleting the low count (the list's bulk action) closes it.
+    lab = LabResult.objects.get(visit__patient=patient)
+    response = staff.post(reverse("admin:patients_labresult_changelist"),
+                          {"action": "delete_selected", "_selected_action": [lab.pk], "post": "yes"})
+    assert response.status_code == 302 and not LabResult.objects.exists()
+    assert stored(patient)["items"] == [] and stored(patient) == fresh(patient)
+    assert "ADM-1" not in client_a.get(ATTENTION).content.decode()
