@@ -132,7 +132,7 @@ class PatientState(models.Model):
             # (Its patient ids included: the patient list's filter reads them from the index alone.)
             models.Index(fields=["clinic", "top_urgency", "-top_date"], condition=Q(open_items__gt=0),
                          include=["patient"], name="state_open_worklist"),
-            # Is anything of a clinic stale (scoring.state.stale_clinics): one index probe each.
+            # Is anything of a clinic stale (scoring.state.probe_clinics): one index probe each.
             models.Index(fields=["clinic", "valid_until"], name="state_clinic_valid_until"),
             models.Index(fields=["clinic", "computed_on"], name="state_clinic_computed_on"),
             models.Index(fields=["clinic", "rules"], name="state_clinic_rules"),

@@ -276,11 +276,6 @@ def stale(patients: QuerySet, today: dt.date) -> QuerySet:
     )
 
 
-def stale_clinics(clinics: QuerySet, today: dt.date) -> list:
-    """Those of `clinics` with a stale or missing state row, in one query."""
-    return [pk for pk, is_stale in probe_clinics(clinics, today) if is_stale]
-
-
 def probe_clinics(clinics: QuerySet, today: dt.date) -> list[tuple[Any, bool]]:
     """(clinic id, has a stale or missing state row) for each of `clinics`, in one query.
 

@@ -225,9 +225,12 @@ def test_a_stale_row_is_refreshed_by_the_page_that_reads_it(client_a, clinic_a, 
 @pytest.mark.parametrize("spoil", ["missing", "valid_until", "computed_on", "rules"])
 def test_any_stale_row_of_a_clinic_is_found_by_the_clinic_probe(client_a, clinic_a, clinic_b, spoil):
     """The clinic-wide pages check staleness by index probes per clinic
-    (scoring.state.stale_clinics), not row by row: each way a row can be stale
+    (scoring.state.probe_clinics), not row by row: each way a row can be stale
     must still be found, and only in its own clinic."""
-    from scoring.state import stale_clinics
+    from scoring.state import probe_clinics
+
+    def stale_clinics(clinics, today):
+        return [pk for pk, is_stale in probe_clinics(clinics, today) if is_stale]
 
     _flagged(clinic_a, 3, "ST-")
     _flagged(clinic_b, 2, "OTHER-")
