@@ -71,6 +71,11 @@ def database_from_url(url: str, base_dir) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path if path.startswith("/") else str(base_dir / path),
+            # Every transaction takes SQLite's write lock when it begins: a deferred
+            # one that read first (the audit chain's last link) and wrote second
+            # failed as "database is locked" or on the chain's unique seq when two
+            # requests wrote at once. The second now waits, up to `timeout` seconds.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parts.path.lstrip("/"))

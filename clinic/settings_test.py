@@ -24,3 +24,10 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # No collectstatic in tests: WhiteNoise serves from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# SQLite: the test database is a file, not shared memory, so the browser tests'
+# server threads each open their own connection, as the real server's do (in
+# shared memory they shared one connection, and concurrent requests interleaved
+# their transactions on it).
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
