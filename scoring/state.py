@@ -32,11 +32,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -267,7 +269,11 @@ STATE_FIELDS = [
 
 def stale(patients: QuerySet, today: dt.date) -> QuerySet:
     """Those of `patients` whose state is missing, may have changed with the calendar,
-    or was computed by other rules (scoring.state.rules_version)."""
+    or was computed by other rules (scoring.state.rules_version).
+
+    The same four conditions, per clinic and over aggregates, are probe_clinics'
+    answer: a change to one is a change to both (tests/scoring/test_patient_state.py
+    spoils a row each way and expects both to find it)."""
     return patients.filter(
         Q(state__isnull=True)
         | Q(state__valid_until__lte=today)
@@ -291,8 +297,6 @@ def probe_clinics(clinics: QuerySet, today: dt.date) -> list[tuple[Any, bool]]:
     it runs on every clinic-wide page, and the ORM took 3.5 ms of CPU to compile
     its six subqueries, more than the database took to answer them.
     """
-    from django.db import connection
-
     from patients.models import Patient
     from scoring.models import PatientState
 
@@ -315,6 +319,8 @@ def probe_clinics(clinics: QuerySet, today: dt.date) -> list[tuple[Any, bool]]:
         cursor.execute(sql, ids_params)
         for pk, patients, states, due, computed, low, high in cursor.fetchall():
             due, computed = _as_date(due), _as_date(computed)
+            # stale()'s four conditions, read from the clinic's aggregates: a missing row,
+            # valid_until reached, computed after today, other rules.
             is_stale = patients != states or (due is not None and due <= today) or (
                 computed is not None and computed > today
             ) or bool(states and (low != version or high != version))
@@ -329,8 +335,6 @@ def _as_date(value: Any) -> dt.date | None:
 
 def _as_pk(value: Any) -> Any:
     """A clinic id as the ORM gives it (SQLite stores UUIDs as hex text)."""
-    import uuid
-
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
